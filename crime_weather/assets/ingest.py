@@ -1,0 +1,254 @@
+"""raw_crime, raw_weather and daily_features: one month per partition, many months per run.
+
+Each asset handles every partition of its run in one pass (a crime file is parsed once however many
+months it supplies), validates each partition with its Pandera schema and reports the result as a
+blocking check, so a bad partition stops everything downstream in the run.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from crime_weather.assets.metadata import (
+    column_schema,
+    date_range,
+    failure_summary,
+    markdown_table,
+    null_rates,
+)
+from crime_weather.features import build_daily_features, month_days
+from crime_weather.names import ROBBERY_TYPE, TARGET, WEATHER_FIELDS
+from crime_weather.partitions import months
+from crime_weather.resources import IngestPolicy, LandingZone
+from crime_weather.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
+from crime_weather.sources.catalog import WEATHER, LandingFile, crime_winners, newest_first
+from crime_weather.sources.crime import month_mask, parse_crime
+from crime_weather.sources.files import LandingFileError
+from crime_weather.sources.weather import SourceSeries, combine_weather, parse_weather
+
+SCHEMA_CHECK = "schema"
+
+LANDING_CRIME = dg.AssetSpec(
+    "landing_crime_files",
+    group_name="landing",
+    kinds={"csv"},
+    description="Crime files in the landing zone (every official 'delitos' layout), seen by landing_sensor.",
+)
+LANDING_WEATHER = dg.AssetSpec(
+    "landing_weather_files",
+    group_name="landing",
+    kinds={"csv"},
+    description="Daily weather files in the landing zone (SMN, NOAA GHCN-Daily, Open-Meteo, CAMMESA).",
+)
+
+
+def _schema_check(asset: str, what: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(SCHEMA_CHECK, asset=asset, blocking=True, description=what)
+
+
+def _validate(schema, frame: pd.DataFrame) -> str | None:
+    """None when the frame passes, else a short account of what failed."""
+    try:
+        schema.validate(frame, lazy=True)
+    except Exception as error:  # pandera raises SchemaErrors; anything else is a failure too
+        return failure_summary(error)
+    return None
+
+
+def _check_result(problems: dict[str, str], partitions: list[str]) -> dg.AssetCheckResult:
+    lines = [f"**{key}**: {problem}" for key, problem in sorted(problems.items())]
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "partitions_checked": len(partitions),
+            "failing_partitions": sorted(problems),
+            "problems": dg.MetadataValue.md("\n\n".join(lines) or "none"),
+        },
+        description="; ".join(
+            f"{key}: {problem.splitlines()[0]}" for key, problem in sorted(problems.items())
+        )
+        or None,
+    )
+
+
+def _landing_failure(error: LandingFileError) -> dg.Failure:
+    return dg.Failure(description=str(error), metadata={"file": error.name, "problem": error.problem})
+
+
+@dg.asset(
+    partitions_def=months,
+    io_manager_key="warehouse",
+    deps=[LANDING_CRIME],
+    check_specs=[
+        _schema_check("raw_crime", "Canonical crime schema per month; files over the bad-row limit fail.")
+    ],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="ingest",
+    kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": column_schema(raw_crime_schema())},
+)
+def raw_crime(
+    context: dg.AssetExecutionContext, landing: LandingZone, ingest_policy: IngestPolicy
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Every crime event of the month in the canonical schema, from the most recently landed file
+    that covers the month (releases supersede each other)."""
+    partitions = list(context.partition_keys)
+    winners = crime_winners(landing.files())
+    uncovered = [month for month in partitions if month not in winners]
+    if uncovered:
+        raise dg.Failure(f"No crime file in the landing zone {landing.uri} covers {', '.join(uncovered)}.")
+    by_file: dict[LandingFile, list[str]] = defaultdict(list)
+    for month in partitions:
+        by_file[winners[month]].append(month)
+
+    outputs: dict[str, pd.DataFrame] = {}
+    problems: dict[str, str] = {}
+    for file, file_months in by_file.items():
+        try:
+            parsed = parse_crime(landing.open(file))
+        except LandingFileError as error:
+            raise _landing_failure(error) from error
+        refused = parsed.bad_share > ingest_policy.max_bad_row_share
+        examples = "; ".join(map(str, parsed.bad_samples[:5]))
+        context.log.info(
+            f"{file.key}: layout {parsed.layout}, {parsed.rows_read} rows, {parsed.bad_rows} unusable"
+            + (f" (e.g. {examples})" if examples else "")
+        )
+        for month in file_months:
+            frame = parsed.events[month_mask(parsed.events["date"], month)].reset_index(drop=True)
+            problem = _validate(raw_crime_schema(month), frame)
+            if refused:
+                problem = (
+                    f"{file.key} refused: {parsed.bad_rows} of {parsed.rows_read} rows unusable "
+                    f"({parsed.bad_share:.2%} > limit {ingest_policy.max_bad_row_share:.2%}); {examples}"
+                )
+            if problem:
+                problems[month] = problem
+            outputs[month] = frame
+            robbery = frame["crime_type"] == ROBBERY_TYPE
+            context.add_asset_metadata(
+                {
+                    "dagster/row_count": len(frame),
+                    "date_range": date_range(frame),
+                    "source_file": file.key,
+                    "layout": parsed.layout,
+                    "robberies": int(frame.loc[robbery, "count"].sum()),
+                    "robberies_without_comuna": int(
+                        frame.loc[robbery & frame["comuna"].isna(), "count"].sum()
+                    ),
+                    "crime_types": dg.MetadataValue.json(
+                        frame["crime_type"].value_counts().astype(int).to_dict()
+                    ),
+                    "file_unusable_rows": parsed.bad_rows,
+                    "file_unusable_examples": examples or "none",
+                    "null_rates": null_rates(frame),
+                    "preview": markdown_table(frame),
+                },
+                partition_key=month,
+            )
+    yield dg.Output(outputs)
+    yield _check_result(problems, partitions)
+
+
+def _weather_series(landing: LandingZone) -> tuple[list[SourceSeries], dict[str, list[str]]]:
+    """All weather series, most recently landed file first, and the files behind each source."""
+    series: list[SourceSeries] = []
+    files_of: dict[str, list[str]] = defaultdict(list)
+    for file in newest_first(f for f in landing.files() if f.kind == WEATHER):
+        try:
+            parsed = parse_weather(landing.open(file))
+        except LandingFileError as error:
+            raise _landing_failure(error) from error
+        for item in parsed.series:
+            series.append(item)
+            files_of[item.source].append(file.key)
+    return series, files_of
+
+
+@dg.asset(
+    partitions_def=months,
+    io_manager_key="warehouse",
+    deps=[LANDING_WEATHER],
+    check_specs=[
+        _schema_check("raw_weather", "One row per day of the month, values within physical bounds.")
+    ],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="ingest",
+    kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": column_schema(raw_weather_schema())},
+)
+def raw_weather(
+    context: dg.AssetExecutionContext, landing: LandingZone, ingest_policy: IngestPolicy
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """One row per day of the month; each value from the highest-priority source that has it."""
+    partitions = list(context.partition_keys)
+    series, files_of = _weather_series(landing)
+    outputs: dict[str, pd.DataFrame] = {}
+    problems: dict[str, str] = {}
+    for month in partitions:
+        combined = combine_weather(month_days(month), series, ingest_policy.weather_priority)
+        frame = combined.frame
+        if problem := _validate(raw_weather_schema(month), frame):
+            problems[month] = problem
+        outputs[month] = frame
+        used = sorted({source for filled in combined.filled_by.values() for source in filled})
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": len(frame),
+                "date_range": date_range(frame),
+                "filled_by": dg.MetadataValue.json(combined.filled_by),
+                "source_files": dg.MetadataValue.json({source: files_of[source] for source in used}),
+                "days_without_any_weather": int(frame[list(WEATHER_FIELDS)].isna().all(axis=1).sum()),
+                "null_rates": null_rates(frame),
+                "preview": markdown_table(frame),
+            },
+            partition_key=month,
+        )
+    yield dg.Output(outputs)
+    yield _check_result(problems, partitions)
+
+
+@dg.asset(
+    partitions_def=months,
+    io_manager_key="warehouse",
+    check_specs=[
+        _schema_check("daily_features", "Complete date x comuna grid, target >= 0, valid calendar.")
+    ],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="ingest",
+    kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": column_schema(daily_features_schema())},
+)
+def daily_features(
+    context: dg.AssetExecutionContext,
+    raw_crime: dict[str, pd.DataFrame],
+    raw_weather: dict[str, pd.DataFrame],
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The month's (date x comuna 1..15) grid: `robberies`, the day's weather and its calendar."""
+    partitions = list(context.partition_keys)
+    outputs: dict[str, pd.DataFrame] = {}
+    problems: dict[str, str] = {}
+    for month in partitions:
+        frame = build_daily_features(raw_crime[month], raw_weather[month], month)
+        if problem := _validate(daily_features_schema(month), frame):
+            problems[month] = problem
+        outputs[month] = frame
+        days = frame["date"].nunique()
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": len(frame),
+                "date_range": date_range(frame),
+                "days": days,
+                "days_in_month": len(month_days(month)),
+                "robberies": int(frame[TARGET].sum()),
+                "robberies_per_comuna_day": round(float(frame[TARGET].mean()), 3) if len(frame) else 0.0,
+                "days_with_temperature": int(frame.drop_duplicates("date")["temp_mean"].notna().sum()),
+                "null_rates": null_rates(frame),
+                "preview": markdown_table(frame),
+            },
+            partition_key=month,
+        )
+    yield dg.Output(outputs)
+    yield _check_result(problems, partitions)

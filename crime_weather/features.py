@@ -1,0 +1,71 @@
+"""The (date x comuna) grid of one month: robbery counts, the day's weather and its calendar."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import holidays
+import numpy as np
+import pandas as pd
+
+from crime_weather.names import COMUNAS, ROBBERY_TYPE, TARGET, WEATHER_FIELDS
+
+
+def month_days(month: str) -> pd.DatetimeIndex:
+    """Every day of a YYYY-MM month."""
+    start = pd.Timestamp(f"{month}-01")
+    return pd.date_range(start, start + pd.offsets.MonthEnd(0), freq="D", name="date")
+
+
+def covered_days(events: pd.DataFrame, month: str) -> pd.DatetimeIndex:
+    """The month's days from its first to its last event: a release that stops mid-month does not
+    turn the days after it into days without crime."""
+    days = month_days(month)
+    if events.empty:
+        return days[:0]
+    return days[(days >= events["date"].min()) & (days <= events["date"].max())]
+
+
+@lru_cache(maxsize=64)
+def _argentine_holidays(year: int) -> frozenset[pd.Timestamp]:
+    return frozenset(pd.Timestamp(day) for day in holidays.country_holidays("AR", years=year))
+
+
+def is_holiday(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Argentine national public holidays (the `holidays` library keeps the movable ones right)."""
+    dates = pd.DatetimeIndex(dates)
+    known = set().union(*(_argentine_holidays(year) for year in set(dates.year))) if len(dates) else set()
+    return dates.normalize().isin(list(known))
+
+
+def calendar_columns(dates: pd.Series) -> pd.DataFrame:
+    """Calendar features of each date (also computed inside the model from its raw `date`)."""
+    dates = pd.to_datetime(dates)
+    return pd.DataFrame(
+        {
+            "weekday": dates.dt.weekday.astype("int64"),
+            "month": dates.dt.month.astype("int64"),
+            "day_of_year": dates.dt.dayofyear.astype("int64"),
+            "is_holiday": is_holiday(dates),
+        },
+        index=dates.index,
+    )
+
+
+def robbery_counts(events: pd.DataFrame) -> pd.Series:
+    """Robberies (any subtype) per (date, comuna); events without a comuna cannot be placed."""
+    robberies = events[(events["crime_type"] == ROBBERY_TYPE) & events["comuna"].notna()]
+    return robberies.groupby([robberies["date"], robberies["comuna"].astype("int64")])["count"].sum()
+
+
+def build_daily_features(events: pd.DataFrame, weather: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The complete grid of covered days x comunas 1..15 with `robberies` (0 where none)."""
+    days = covered_days(events, month)
+    grid = pd.MultiIndex.from_product([days, COMUNAS], names=["date", "comuna"])
+    counts = robbery_counts(events).reindex(grid, fill_value=0)
+    frame = counts.rename(TARGET).astype("int64").reset_index()
+    weather_by_day = weather.set_index("date")[list(WEATHER_FIELDS)]
+    frame = frame.join(weather_by_day, on="date")
+    frame = pd.concat([frame, calendar_columns(frame["date"])], axis=1)
+    frame["comuna"] = frame["comuna"].astype("int64")
+    return frame

@@ -1,0 +1,145 @@
+"""What a change in the landing zone means: new months and the ingest runs to request.
+
+Pure logic, so the sensor stays thin and every rule here is tested without Dagster:
+- a crime file is run for the months it wins (it is the most recently landed file covering them);
+- a weather file is run for the known months it covers that no crime run already refreshes;
+- a removed crime file hands its months to the next newest file that covers them;
+- unreadable files are reported, never retried until they change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from crime_weather.sources.catalog import CRIME, REJECTED, SKIPPED, WEATHER, LandingFile, crime_winners
+
+CRIME_ASSETS = ("raw_crime", "raw_weather", "daily_features")
+WEATHER_ASSETS = ("raw_weather", "daily_features")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run_key: str
+    months: tuple[str, ...]
+    assets: tuple[str, ...]
+    reason: str
+
+
+@dataclass
+class IngestPlan:
+    new_months: list[str] = field(default_factory=list)
+    runs: list[PlannedRun] = field(default_factory=list)
+    rejected: list[LandingFile] = field(default_factory=list)
+    skipped: list[LandingFile] = field(default_factory=list)
+    changed: list[LandingFile] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.changed or self.removed)
+
+
+def encode_cursor(files: list[LandingFile]) -> str:
+    """The sensor cursor: every file it has seen, with its version, kind and months."""
+    return json.dumps(
+        {"files": [asdict(file) for file in sorted(files, key=lambda f: f.key)]}, separators=(",", ":")
+    )
+
+
+def decode_cursor(cursor: str | None) -> list[LandingFile]:
+    if not cursor:
+        return []
+    return [
+        LandingFile(**{**entry, "months": tuple(entry["months"])})
+        for entry in json.loads(cursor).get("files", [])
+    ]
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
+
+
+def plan_ingest(
+    previous: list[LandingFile], current: list[LandingFile], known_months: list[str]
+) -> IngestPlan:
+    """Compare the landing zone with what the sensor saw last time."""
+    seen = {(file.key, file.version) for file in previous}
+    current_keys = {file.key for file in current}
+    plan = IngestPlan(
+        changed=[file for file in current if (file.key, file.version) not in seen],
+        removed=sorted({file.key for file in previous} - current_keys),
+    )
+    plan.rejected = [file for file in plan.changed if file.kind == REJECTED]
+    plan.skipped = [file for file in plan.changed if file.kind == SKIPPED]
+
+    winners = crime_winners(current)
+    plan.new_months = sorted(set(winners) - set(known_months))
+    months_known = set(known_months) | set(winners)
+
+    # Crime: each changed file refreshes the months it now supplies.
+    refreshed: set[str] = set()
+    changed_crime = {file.key for file in plan.changed if file.kind == CRIME}
+    for file in sorted({w for w in winners.values() if w.key in changed_crime}, key=lambda f: f.key):
+        won = tuple(sorted(month for month, winner in winners.items() if winner.key == file.key))
+        plan.runs.append(
+            PlannedRun(
+                file.run_key, won, CRIME_ASSETS, f"{file.key} ({file.layout}) supplies {len(won)} months"
+            )
+        )
+        refreshed.update(won)
+
+    # A removed crime file: the months it supplied go to the newest remaining file covering them.
+    previous_winners = crime_winners(previous)
+    handed_over: dict[LandingFile, list[str]] = {}
+    for month, old in previous_winners.items():
+        new = winners.get(month)
+        if old.key in plan.removed and new is not None and month not in refreshed:
+            handed_over.setdefault(new, []).append(month)
+    for file, file_months in sorted(handed_over.items(), key=lambda item: item[0].key):
+        run_key = f"{file.run_key}#after-removal-{_digest(plan.removed)}"
+        plan.runs.append(
+            PlannedRun(
+                run_key, tuple(sorted(file_months)), CRIME_ASSETS, f"{file.key} takes over after a removal"
+            )
+        )
+        refreshed.update(file_months)
+
+    # Weather: one run for every known month a changed or removed weather file touches.
+    weather_changes = [file for file in plan.changed if file.kind == WEATHER]
+    removed_weather = [file for file in previous if file.key in plan.removed and file.kind == WEATHER]
+    touched = {month for file in [*weather_changes, *removed_weather] for month in file.months}
+    weather_months = tuple(sorted((touched & months_known) - refreshed))
+    if weather_months:
+        keys = [file.run_key for file in weather_changes] + [f"-{file.run_key}" for file in removed_weather]
+        names = ", ".join(file.key for file in [*weather_changes, *removed_weather])
+        plan.runs.append(
+            PlannedRun(
+                f"weather@{_digest(keys)}", weather_months, WEATHER_ASSETS, f"weather changed: {names}"
+            )
+        )
+    return plan
+
+
+def contiguous_segments(order: list[str], wanted: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Split `wanted` into (first, last) ranges that are contiguous in the partitions' order.
+
+    Dynamic partitions keep insertion order; a run over a key range covers everything in between,
+    so a range must never span keys that were not asked for.
+    """
+    position = {key: index for index, key in enumerate(order)}
+    indices = sorted(position[key] for key in wanted if key in position)
+    segments: list[tuple[str, str]] = []
+    start = previous = None
+    for index in indices:
+        if start is None:
+            start = previous = index
+        elif index == previous + 1:
+            previous = index
+        else:
+            segments.append((order[start], order[previous]))
+            start = previous = index
+    if start is not None:
+        segments.append((order[start], order[previous]))
+    return segments

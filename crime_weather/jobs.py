@@ -1,0 +1,69 @@
+"""Jobs the sensors and schedules launch."""
+
+import dagster as dg
+
+from crime_weather.assets.ingest import daily_features, raw_crime, raw_weather
+from crime_weather.resources import LandingZone
+from crime_weather.sources.catalog import REJECTED, describe
+
+STAGE_TAG = "crime_weather/stage"
+FILE_TAG = "crime_weather/file"
+
+# In-process: Dagster's multiprocess executor costs 1.5-3 s per step, more than a month's work.
+ingest_job = dg.define_asset_job(
+    "ingest",
+    selection=dg.AssetSelection.assets(raw_crime, raw_weather, daily_features),
+    executor_def=dg.in_process_executor,
+    tags={STAGE_TAG: "ingest"},
+    description="Parse, validate and featurize the months a landing-zone change affects.",
+)
+
+
+class LandingFileConfig(dg.Config):
+    key: str
+
+
+@dg.op(description="Re-read one landing file; fail naming the file and the problem if it cannot be ingested.")
+def inspect_landing_file(
+    context: dg.OpExecutionContext, config: LandingFileConfig, landing: LandingZone
+) -> None:
+    info = next((item for item in landing.store.list() if item.key == config.key), None)
+    if info is None:
+        context.log.info(f"{config.key} is no longer in the landing zone {landing.uri}.")
+        return
+    file = describe(info, landing.store.read(info.key))
+    if file.kind == REJECTED:
+        context.log.error(file.detail)
+        raise dg.Failure(
+            description=file.detail,
+            metadata={
+                "file": config.key,
+                "landing_zone": landing.uri,
+                "action": "fix or replace the file; it stays in place",
+            },
+        )
+    context.log.info(f"{config.key} is readable now: {file.kind}, months {', '.join(file.months) or 'none'}.")
+
+
+@dg.job(tags={STAGE_TAG: "landing"}, description="Reports a landing file that cannot be ingested.")
+def landing_file_rejected() -> None:
+    inspect_landing_file()
+
+
+@dg.op(description="Fetch files the source has and the landing zone lacks (CRIME_WEATHER_SOURCE).")
+def acquire_new_files(context: dg.OpExecutionContext, landing: LandingZone) -> None:
+    from crime_weather.settings import get_settings
+    from crime_weather.sources.acquisition import acquire, source_files
+
+    settings = get_settings()
+    report = acquire(source_files(settings), landing.store)
+    context.log.info(f"acquisition from {settings.source}: {report.summary()}")
+    if report.failed and not report.fetched and not report.already_present:
+        raise dg.Failure(f"Nothing could be fetched from {settings.source}: {report.summary()}")
+
+
+@dg.job(
+    tags={STAGE_TAG: "acquisition"}, description="Bring new official files (or mirror files) into landing."
+)
+def acquisition() -> None:
+    acquire_new_files()

@@ -1,0 +1,1 @@
+"""Sensors: the landing zone drives ingestion; automation conditions drive retraining."""

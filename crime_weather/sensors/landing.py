@@ -1,0 +1,98 @@
+"""landing_sensor: new or changed files in the landing zone become partitions and ingest runs."""
+
+import datetime as dt
+from collections import Counter
+
+import dagster as dg
+
+from crime_weather.assets.ingest import LANDING_CRIME, LANDING_WEATHER
+from crime_weather.assets.metadata import markdown_table
+from crime_weather.ingest_plan import contiguous_segments, decode_cursor, encode_cursor, plan_ingest
+from crime_weather.jobs import FILE_TAG, ingest_job, landing_file_rejected
+from crime_weather.partitions import months
+from crime_weather.resources import LandingZone
+from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
+
+# Dagster's tags for a run over a key range of a partitioned asset (single-run backfills use them).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _inventory(files: list[LandingFile], kind: str) -> dg.AssetMaterialization:
+    import pandas as pd
+
+    rows = [
+        {
+            "file": file.key,
+            "layout": file.layout or "",
+            "months": f"{file.months[0]} .. {file.months[-1]} ({len(file.months)})" if file.months else "",
+            "landed": dt.datetime.fromtimestamp(file.landed_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        for file in files
+        if file.kind == kind
+    ]
+    asset = LANDING_CRIME.key if kind == CRIME else LANDING_WEATHER.key
+    return dg.AssetMaterialization(
+        asset_key=asset,
+        metadata={"files": len(rows), "inventory": markdown_table(pd.DataFrame(rows), rows=100)},
+    )
+
+
+@dg.sensor(
+    name="landing_sensor",
+    jobs=[ingest_job, landing_file_rejected],
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches the landing zone: new months become partitions, changed files become ingest runs.",
+)
+def landing_sensor(
+    context: dg.SensorEvaluationContext, landing: LandingZone
+) -> dg.SensorResult | dg.SkipReason:
+    previous = decode_cursor(context.cursor)
+    current = landing.files()
+    known = list(context.instance.get_dynamic_partitions(months.name))
+    plan = plan_ingest(previous, current, known)
+    if plan.is_empty:
+        counts = Counter(file.kind for file in current)
+        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
+        return dg.SkipReason(f"Landing zone {landing.uri} unchanged ({summary}).")
+
+    for file in plan.skipped:
+        context.log.info(f"Skipped {file.key}: {file.detail}")
+    for file in plan.rejected:
+        context.log.error(f"Rejected {file.key} (left in place): {file.detail}")
+    for key in plan.removed:
+        context.log.warning(f"{key} left the landing zone; its months keep their last materialization.")
+
+    order = known + plan.new_months
+    run_requests = []
+    for planned in plan.runs:
+        segments = contiguous_segments(order, planned.months)
+        for index, (first, last) in enumerate(segments):
+            suffix = f"#{index}" if len(segments) > 1 else ""
+            context.log.info(f"Ingest {first}..{last}: {planned.reason}")
+            run_requests.append(
+                dg.RunRequest(
+                    run_key=planned.run_key + suffix,
+                    job_name=ingest_job.name,
+                    asset_selection=[dg.AssetKey(asset) for asset in planned.assets],
+                    tags={RANGE_START_TAG: first, RANGE_END_TAG: last, FILE_TAG: planned.run_key[:200]},
+                )
+            )
+    for file in plan.rejected:
+        run_requests.append(
+            dg.RunRequest(
+                run_key=f"rejected:{file.run_key}",
+                job_name=landing_file_rejected.name,
+                run_config={"ops": {"inspect_landing_file": {"config": {"key": file.key}}}},
+                tags={FILE_TAG: file.key[:200]},
+            )
+        )
+
+    changed_kinds = {file.kind for file in plan.changed} | {f.kind for f in previous if f.key in plan.removed}
+    return dg.SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=[months.build_add_request(plan.new_months)] if plan.new_months else [],
+        asset_events=[_inventory(current, kind) for kind in (CRIME, WEATHER) if kind in changed_kinds],
+        cursor=encode_cursor(current),
+    )

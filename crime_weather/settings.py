@@ -1,0 +1,113 @@
+"""One settings object, read from `CRIME_WEATHER_*` environment variables (DESIGN.md §5).
+
+Every default is the embedded one-machine setup under `CRIME_WEATHER_HOME` (default `./.data`);
+compose and clusters change behaviour only through the environment.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+OFFICIAL_SOURCE = "official"
+
+DEFAULT_WEATHER_PRIORITY = (
+    # The complete SMN daily station files first, then SMN's hourly means ...
+    "smn-daily",
+    "smn-hourly-means",
+    # ... then NOAA GHCN-Daily, the stations inside the city (Observatorio, Aeroparque) first ...
+    "ghcnd:AR000875850",
+    "ghcnd:ARM00087582",
+    "ghcnd",
+    # ... then the Open-Meteo reanalysis and, last, CAMMESA's regional mean temperature.
+    "open-meteo",
+    "cammesa",
+)
+
+
+class Settings(BaseSettings):
+    """Where things live and how the platform behaves."""
+
+    model_config = SettingsConfigDict(env_prefix="CRIME_WEATHER_", extra="ignore")
+
+    home: Path = Field(default=Path(".data"), description="Root of all embedded state.")
+    source: str = Field(
+        default=OFFICIAL_SOURCE,
+        description="Where acquisition gets raw files: 'official' (BA Data + Open-Meteo), "
+        "'none' (landing zone only), or a local folder used as a mirror.",
+    )
+    landing_uri: str | None = Field(
+        default=None, description="Landing zone: a folder or s3://bucket/prefix. Default <home>/landing."
+    )
+    warehouse_uri: str | None = Field(
+        default=None, description="Warehouse root: a folder or s3://bucket/prefix. Default <home>/warehouse."
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint (MinIO, moto).")
+
+    # Official sources (URL patterns in one place: crime_weather.sources.official).
+    crime_years: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=tuple(range(2016, 2024)), description="Years of BA Data crime files to fetch."
+    )
+    crime_url_template: str | None = Field(
+        default=None, description="Override for the crime URL, {year} is filled in."
+    )
+    open_meteo_url: str = "https://archive-api.open-meteo.com/v1/archive"
+    acquisition_cron: str = Field(default="0 6 * * *", description="When acquisition looks for new files.")
+
+    # Ingestion.
+    weather_priority: Annotated[tuple[str, ...], NoDecode] = DEFAULT_WEATHER_PRIORITY
+    max_bad_row_share: float = Field(
+        default=0.01, ge=0, le=1, description="Refuse a file when more of its rows than this are unusable."
+    )
+    landing_poll_seconds: int = 15
+
+    # Modeling.
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI. Default: sqlite under <home>/mlflow."
+    )
+    registered_model: str = "crime_weather"
+    test_months: int = Field(default=6, ge=1)
+    search_trials: int = Field(default=20, ge=1)
+    search_timeout_seconds: int = Field(default=150, ge=10)
+    cv_splits: int = Field(default=3, ge=2)
+    promotion_margin: float = Field(
+        default=0.0, ge=0, description="Relative improvement in test deviance a challenger needs."
+    )
+    seed: int = 42
+
+    # Serving.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8800
+    api_poll_seconds: float = 10.0
+    api_max_batch: int = 10_000
+    api_max_body_bytes: int = 4 * 1024 * 1024
+
+    @field_validator("crime_years", "weather_priority", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @cached_property
+    def landing(self) -> str:
+        return self.landing_uri or str(self.home.resolve() / "landing")
+
+    @cached_property
+    def warehouse(self) -> str:
+        return self.warehouse_uri or str(self.home.resolve() / "warehouse")
+
+    @cached_property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{self.home.resolve() / 'mlflow' / 'mlflow.db'}"
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the current environment (tests change it between calls)."""
+    return Settings()

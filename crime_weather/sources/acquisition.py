@@ -1,0 +1,130 @@
+"""Bring files from CRIME_WEATHER_SOURCE into the landing zone: official URLs or a local mirror.
+
+Only files not yet in the landing zone are fetched, and each lands whole or not at all (the store
+writes through a temporary name). What a user put in the landing zone is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from crime_weather.settings import OFFICIAL_SOURCE, Settings, get_settings
+from crime_weather.sources.official import crime_urls, open_meteo_url
+from crime_weather.storage import BlobStore, LocalStore, is_visible, open_store
+
+log = logging.getLogger("crime_weather.acquisition")
+_TIMEOUT = httpx.Timeout(30.0, read=300.0)
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file the source offers: its landing name and where to get it (URLs tried in order)."""
+
+    name: str
+    locations: tuple[str, ...]
+
+
+@dataclass
+class AcquisitionReport:
+    fetched: list[str] = field(default_factory=list)
+    already_present: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        text = f"{len(self.fetched)} fetched, {len(self.already_present)} already in landing"
+        if self.failed:
+            text += f", {len(self.failed)} failed: " + "; ".join(f"{k}: {v}" for k, v in self.failed.items())
+        return text
+
+
+def official_files(settings: Settings, today: dt.date | None = None) -> list[RemoteFile]:
+    """BA Data crime CSVs and Open-Meteo archive years: only complete past years."""
+    this_year = (today or dt.date.today()).year
+    years = [year for year in settings.crime_years if year < this_year]
+    files = [
+        RemoteFile(f"delitos_{year}.csv", crime_urls(year, settings.crime_url_template)) for year in years
+    ]
+    files += [
+        RemoteFile(f"open_meteo_caba_daily_{year}.json", (open_meteo_url(settings.open_meteo_url, year),))
+        for year in years
+    ]
+    return files
+
+
+def mirror_files(folder: Path) -> list[RemoteFile]:
+    """Every visible file of a local mirror folder, under its relative name."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"CRIME_WEATHER_SOURCE {folder} is not a folder")
+    return [
+        RemoteFile(path.relative_to(folder).as_posix(), (str(path),))
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and is_visible(path.relative_to(folder).as_posix())
+    ]
+
+
+def source_files(settings: Settings) -> list[RemoteFile]:
+    if settings.source == OFFICIAL_SOURCE:
+        return official_files(settings)
+    if settings.source in ("", "none"):
+        return []
+    return mirror_files(Path(settings.source).expanduser())
+
+
+def fetch(remote: RemoteFile, client: httpx.Client) -> bytes:
+    """The file's bytes from the first location that answers; errors name every location tried."""
+    errors = []
+    for location in remote.locations:
+        try:
+            if location.startswith(("http://", "https://")):
+                response = client.get(location)
+                response.raise_for_status()
+                return response.content
+            return Path(location).read_bytes()
+        except (httpx.HTTPError, OSError) as error:
+            errors.append(f"{location}: {error}")
+    raise OSError("; ".join(errors))
+
+
+def acquire(files: list[RemoteFile], landing: BlobStore) -> AcquisitionReport:
+    """Copy into the landing zone every source file it does not hold yet."""
+    report = AcquisitionReport()
+    present = {info.key for info in landing.list()}
+    with httpx.Client(timeout=_TIMEOUT, follow_redirects=True) as client:
+        for remote in files:
+            if remote.name in present:
+                report.already_present.append(remote.name)
+                continue
+            try:
+                data = fetch(remote, client)
+            except OSError as error:
+                report.failed[remote.name] = str(error)
+                log.warning("could not fetch %s: %s", remote.name, error)
+                continue
+            landing.write(remote.name, data)
+            report.fetched.append(remote.name)
+            log.info("landed %s (%d bytes)", remote.name, len(data))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Fetch new source files into the landing zone.")
+    parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    landing = open_store(settings.landing, settings.s3_endpoint_url)
+    if isinstance(landing, LocalStore):
+        landing.root.mkdir(parents=True, exist_ok=True)
+    report = acquire(source_files(settings), landing)
+    print(f"acquisition from {settings.source}: {report.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

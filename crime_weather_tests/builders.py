@@ -1,0 +1,145 @@
+"""Small files in each official layout, written by the tests themselves (never copies of real data)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+
+import pandas as pd
+
+# One row per event: (date, hour, type, subtype, comuna, lat, lon). Values mimic each release's encoding.
+EVENTS = [
+    ("2019-03-01", 10, "robo", "Comuna 3", -34.61, -58.41),
+    ("2019-03-01", 23, "robo", "Comuna 3", -34.62, -58.40),
+    ("2019-03-02", 0, "hurto", "Comuna 14", -34.58, -58.43),
+    ("2019-03-31", 7, "robo", "Comuna 15", 0.0, 0.0),
+]
+
+
+def to_csv(frame: pd.DataFrame, sep: str = ",") -> bytes:
+    return frame.to_csv(index=False, sep=sep).encode()
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data)
+
+
+def zipped(data: bytes, member: str = "delitos.csv") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, data)
+    return buffer.getvalue()
+
+
+def release_2016(events=EVENTS) -> pd.DataFrame:
+    types = {"robo": "Robo (Con violencia)", "hurto": "Hurto (Sin violencia)"}
+    return pd.DataFrame(
+        {
+            "id": range(1, len(events) + 1),
+            "comuna": [e[3] for e in events],
+            "barrio": "BALVANERA",
+            "latitud": [e[4] for e in events],
+            "longitud": [e[5] for e in events],
+            "fecha": [e[0] for e in events],
+            "hora": [f"{e[1]:02d}:30:00" for e in events],
+            "uso_arma": "SIN USO DE ARMA",
+            "uso_moto": "SIN MOTO",
+            "lugar": "",
+            "origen_dato": "",
+            "tipo_delito": [types[e[2]] for e in events],
+            "cantidad_vehiculos": 0,
+            "cantidad_victimas": 0,
+        }
+    )
+
+
+def release_2017_2019(events=EVENTS) -> pd.DataFrame:
+    types = {"robo": "Robo (con violencia)", "hurto": "Hurto (sin violencia)"}
+    return pd.DataFrame(
+        {
+            "id": range(100, 100 + len(events)),
+            "fecha": [e[0] for e in events],
+            "franja_horaria": [e[1] for e in events],
+            "tipo_delito": [types[e[2]] for e in events],
+            "subtipo_delito": ["Robo Automotor" if i == 1 else None for i in range(len(events))],
+            "comuna": [e[3].replace("Comuna ", "") + ".0" for e in events],
+            "barrio": "Palermo",
+            "lat": [e[4] for e in events],
+            "long": [e[5] for e in events],
+        }
+    )
+
+
+def release_2020(events=EVENTS) -> pd.DataFrame:
+    types = {"robo": "Robo (con violencia)", "hurto": "Hurto (sin violencia)"}
+    dates = pd.to_datetime([e[0] for e in events])
+    return pd.DataFrame(
+        {
+            "id_mapa": [f"RH-2020-{i:07d}" for i in range(len(events))],
+            "anio": dates.year,
+            "mes": "Marzo",
+            "dia": "Viernes",
+            "fecha": dates.strftime("%d/%m/%y"),
+            "franja": [str(e[1]) for e in events],
+            "tipo": [types[e[2]] for e in events],
+            "subtipo": None,
+            "uso_armas": None,
+            "barrio": "Boca",
+            "comuna": [e[3].replace("Comuna ", "") for e in events],
+            "latitud": [e[4] for e in events],
+            "longitud": [e[5] for e in events],
+            "victimas": 1,
+        }
+    )
+
+
+def release_current(events=EVENTS) -> pd.DataFrame:
+    types = {"robo": ("Robo", "Robo total"), "hurto": ("Hurto", "Hurto total")}
+    return pd.DataFrame(
+        {
+            "id-mapa": [f"RH-{i}" for i in range(len(events))],
+            "anio": [int(e[0][:4]) for e in events],
+            "mes": "MARZO",
+            "dia": "VIERNES",
+            "fecha": [e[0] for e in events],
+            "franja": [str(e[1]) for e in events],
+            "tipo": [types[e[2]][0] for e in events],
+            "subtipo": [types[e[2]][1] for e in events],
+            "uso_arma": "NO",
+            "uso_moto": "NO",
+            "barrio": "Retiro",
+            "comuna": [float(e[3].replace("Comuna ", "")) for e in events],
+            "latitud": [str(e[4]).replace(".", ",") for e in events],
+            "longitud": [str(e[5]).replace(".", ",") for e in events],
+            "cantidad": 1,
+        }
+    )
+
+
+def smn_daily(days: pd.DatetimeIndex) -> pd.DataFrame:
+    n = len(days)
+    return pd.DataFrame(
+        {
+            "fecha": days.strftime("%Y-%m-%d"),
+            "TMAX": [25.0 + i % 3 for i in range(n)],
+            "TMIN": [15.0] * n,
+            "TMEDIA": [20.0 + i % 3 for i in range(n)],
+            "PRECIP": [None if i % 2 else 4.5 for i in range(n)],
+            "HELIOF": [8.0] * n,
+            "VTO_MDIR": [14] * n,
+            "VTO_MVEL": [40] * n,
+            "VEL_MED": [12] * n,
+            "PRE_EST": [1012.5] * n,
+            "HUM_REL": [70] * n,
+            "NUB_TOT": [4] * n,
+        }
+    )
+
+
+def cammesa(days: pd.DatetimeIndex) -> pd.DataFrame:
+    rows = []
+    for i, day in enumerate(days):
+        rows.append({"fecha": day.strftime("%Y-%m-%d"), "tmed": 18.0 + i % 5, "region": "GBA"})
+        rows.append({"fecha": day.strftime("%Y-%m-%d"), "tmed": 30.0, "region": "NOA"})
+    return pd.DataFrame(rows)

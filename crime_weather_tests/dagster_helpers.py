@@ -1,0 +1,56 @@
+"""Run the real code location against a real Dagster instance, the way the daemon would."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from crime_weather.definitions import build_definitions, build_resources
+from crime_weather.sensors.landing import RANGE_END_TAG, RANGE_START_TAG, landing_sensor
+from crime_weather.settings import get_settings
+
+
+def evaluate_landing_sensor(instance: dg.DagsterInstance, cursor: str | None = None):
+    """One tick of landing_sensor; partitions it asks for are added, as the daemon does."""
+    defs = build_definitions()
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"landing": build_resources(get_settings())["landing"]},
+    )
+    result = landing_sensor(context)
+    if isinstance(result, dg.SensorResult):
+        for request in result.dynamic_partitions_requests or []:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def execute(instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    """Execute a sensor's run request in process on the same instance."""
+    job = build_definitions().resolve_job_def(request.job_name)
+    return job.execute_in_process(
+        instance=instance,
+        tags=dict(request.tags),
+        asset_selection=request.asset_selection,
+        run_config=request.run_config or None,
+        raise_on_error=False,
+    )
+
+
+def ingest_range(
+    instance: dg.DagsterInstance, first: str, last: str, assets=("raw_crime", "raw_weather", "daily_features")
+):
+    request = dg.RunRequest(
+        job_name="ingest",
+        asset_selection=[dg.AssetKey(a) for a in assets],
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+    )
+    return execute(instance, request)
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def materialized(instance: dg.DagsterInstance, asset: str) -> set[str]:
+    return set(instance.get_materialized_partitions(dg.AssetKey(asset)))

@@ -1,0 +1,122 @@
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from crime_weather.schemas import raw_crime_schema
+from crime_weather.sources.crime import crime_months, detect_layout, parse_crime
+from crime_weather.sources.files import LandingFileError, open_raw
+from crime_weather_tests import builders
+
+TODAY = dt.date(2026, 1, 1)
+LAYOUTS = {
+    "mapa_del_delito_2016_2017": builders.release_2016,
+    "mapa_del_delito_2017_2019": builders.release_2017_2019,
+    "delitos_2020": builders.release_2020,
+    "delitos_current": builders.release_current,
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_official_layout_maps_to_the_canonical_schema(layout):
+    raw = open_raw(builders.to_csv(LAYOUTS[layout]()), f"{layout}.csv")
+    parsed = parse_crime(raw, today=TODAY)
+    assert parsed.layout == layout
+    events = parsed.events
+    raw_crime_schema("2019-03").validate(events)
+    assert events["date"].dt.strftime("%Y-%m-%d").tolist() == [e[0] for e in builders.EVENTS]
+    assert events["hour"].tolist() == [e[1] for e in builders.EVENTS]
+    assert events["crime_type"].tolist() == ["robo", "robo", "hurto", "robo"]
+    assert events["comuna"].tolist() == [3, 3, 14, 15]
+    assert (events["count"] == 1).all() and parsed.bad_rows == 0
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_zero_coordinates_become_null(layout):
+    events = parse_crime(open_raw(builders.to_csv(LAYOUTS[layout]()), "f.csv"), today=TODAY).events
+    assert events["latitude"].isna().tolist() == [False, False, False, True]
+    assert events["latitude"].iloc[0] == pytest.approx(-34.61)
+    assert events["longitude"].iloc[2] == pytest.approx(-58.43)
+
+
+def test_the_researchers_merge_fills_ids_and_hours_from_either_release():
+    frame = builders.release_2017_2019()
+    frame["id_mapa"] = [None, None, "RH-2020-1", "RH-2020-2"]
+    frame["franja"] = [None, None, "5", "6"]
+    frame.loc[2:, ["id", "franja_horaria"]] = None
+    parsed = parse_crime(open_raw(builders.to_csv(frame), "merge.csv"), today=TODAY)
+    assert parsed.layout == "robos_2017_2020_merge"
+    assert parsed.events["event_id"].tolist()[2:] == ["RH-2020-1", "RH-2020-2"]
+    assert parsed.events["hour"].tolist() == [10, 23, 5, 6]
+
+
+def test_defects_are_normalised():
+    frame = builders.release_current()
+    frame["latitud"] = ["SD", "-34623.0", "-34,58", "-58,4"]  # missing, no decimal point, fine, swapped
+    frame["longitud"] = ["SD", "-58,41", "-58,43", "-34,6"]
+    frame["franja"] = ["SD", "24", "0", None]
+    frame["comuna"] = ["CC", "0", "14.0", None]
+    events = parse_crime(open_raw(builders.to_csv(frame), "defects.csv"), today=TODAY).events
+    assert events["latitude"].isna().tolist() == [True, True, False, True]
+    assert events["hour"].isna().tolist() == [True, True, False, True]
+    assert events["comuna"].isna().tolist() == [True, True, False, True]
+
+
+def test_subtypes_come_from_the_type_or_the_subtype_column():
+    events = parse_crime(open_raw(builders.to_csv(builders.release_2017_2019()), "f.csv"), today=TODAY).events
+    assert events["crime_subtype"].tolist() == [
+        "con violencia",
+        "robo automotor",
+        "sin violencia",
+        "con violencia",
+    ]
+    old = pd.DataFrame(
+        {**builders.release_2016().iloc[:1].to_dict("list"), "tipo_delito": ["Robo Automotor"]}
+    )
+    assert (
+        parse_crime(open_raw(builders.to_csv(old), "o.csv"), today=TODAY).events["crime_subtype"][0]
+        == "automotor"
+    )
+
+
+def test_unknown_layout_names_the_file_and_the_expected_columns():
+    raw = open_raw(b"fecha,tipo_delito,algo\n2019-01-01,Robo,1\n", "strange.csv")
+    with pytest.raises(LandingFileError) as error:
+        parse_crime(raw)
+    message = str(error.value)
+    assert message.startswith("strange.csv: has an unknown crime layout")
+    assert "delitos_current: barrio, cantidad" in message and "franja_horaria" in message
+
+
+def test_bad_rows_are_counted_with_their_line_numbers():
+    frame = builders.release_current()
+    frame.loc[1, "fecha"] = "not a date"
+    frame.loc[2, "tipo"] = None
+    frame.loc[3, "fecha"] = "2031-01-01"  # in the future
+    parsed = parse_crime(open_raw(builders.to_csv(frame), "bad.csv"), today=TODAY)
+    assert len(parsed.events) == 1 and parsed.bad_rows == 3 and parsed.rows_read == 4
+    assert {(row.line, row.reason.split()[0]) for row in parsed.bad_samples} == {
+        (3, "date"),
+        (5, "date"),
+        (4, "crime"),
+    }
+    assert parsed.bad_share == pytest.approx(0.75)
+
+
+def test_count_column_of_the_current_release_is_used():
+    frame = builders.release_current()
+    frame["cantidad"] = [2, 1, 1, 3]
+    events = parse_crime(open_raw(builders.to_csv(frame), "c.csv"), today=TODAY).events
+    assert events["count"].tolist() == [2, 1, 1, 3]
+
+
+def test_months_are_read_from_the_date_column_alone():
+    frame = pd.concat([builders.release_2020(), builders.release_2020()])
+    frame.iloc[0, frame.columns.get_loc("fecha")] = "15/12/19"
+    assert crime_months(open_raw(builders.to_csv(frame), "m.csv"), today=TODAY) == ["2019-03", "2019-12"]
+
+
+def test_detect_layout_prefers_the_most_specific_match():
+    merged = [*builders.release_2017_2019().columns, "id_mapa", "franja"]
+    assert detect_layout(merged).name == "robos_2017_2020_merge"
+    assert detect_layout(["fecha", "tipo"]) is None
