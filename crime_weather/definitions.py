@@ -3,8 +3,15 @@
 import dagster as dg
 
 from crime_weather.assets.ingest import LANDING_CRIME, LANDING_WEATHER, daily_features, raw_crime, raw_weather
-from crime_weather.jobs import acquisition, ingest_job, landing_file_rejected
-from crime_weather.resources import IngestPolicy, LandingZone, WarehouseIOManager
+from crime_weather.assets.model import challenger_model, champion_model, train_test_split
+from crime_weather.jobs import STAGE_TAG, acquisition, ingest_job, landing_file_rejected
+from crime_weather.resources import (
+    IngestPolicy,
+    LandingZone,
+    MlflowTracking,
+    TrainingPolicy,
+    WarehouseIOManager,
+)
 from crime_weather.sensors.landing import landing_sensor
 from crime_weather.settings import Settings, get_settings
 
@@ -16,15 +23,41 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "ingest_policy": IngestPolicy(
             weather_priority=list(settings.weather_priority), max_bad_row_share=settings.max_bad_row_share
         ),
+        "mlflow_tracking": MlflowTracking(
+            tracking_uri=settings.tracking_uri,
+            registered_model=settings.registered_model,
+            artifact_location=settings.artifact_location,
+        ),
+        "training": TrainingPolicy(
+            test_months=settings.test_months,
+            search_trials=settings.search_trials,
+            search_timeout_seconds=settings.search_timeout_seconds,
+            cv_splits=settings.cv_splits,
+            promotion_margin=settings.promotion_margin,
+            seed=settings.seed,
+        ),
     }
+
+
+MODEL_ASSETS = [train_test_split, challenger_model, champion_model]
+
+# Declarative automation: the retrain runs when daily_features partitions change (see assets/model.py).
+retrain_sensor = dg.AutomationConditionSensorDefinition(
+    "retrain_on_new_features",
+    target=dg.AssetSelection.assets(*MODEL_ASSETS),
+    run_tags={STAGE_TAG: "train"},
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Retrains and promotes once per burst of new or changed daily_features partitions.",
+)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or get_settings()
     return dg.Definitions(
-        assets=[LANDING_CRIME, LANDING_WEATHER, raw_crime, raw_weather, daily_features],
+        assets=[LANDING_CRIME, LANDING_WEATHER, raw_crime, raw_weather, daily_features, *MODEL_ASSETS],
         jobs=[ingest_job, landing_file_rejected, acquisition],
-        sensors=[landing_sensor],
+        sensors=[landing_sensor, retrain_sensor],
         schedules=[
             dg.ScheduleDefinition(
                 name="acquisition_schedule",

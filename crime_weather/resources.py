@@ -1,7 +1,10 @@
 """Small configurable resources: the warehouse IO manager and the landing zone."""
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -101,3 +104,63 @@ class IngestPolicy(dg.ConfigurableResource):
 
     weather_priority: list[str]
     max_bad_row_share: float = 0.01
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """MLflow for the model assets: one tracking URI, one experiment, one registered model.
+
+    Replaces dagster-mlflow's `mlflow_tracking`, which opens one MLflow run when the resource starts
+    and needs an op hook to close it: declarative automation launches asset runs without hooks, so
+    those runs would stay open. Here each model asset opens and closes its own run (FAILED on error).
+    """
+
+    tracking_uri: str
+    experiment: str = "crime_weather"
+    registered_model: str = "crime_weather"
+    artifact_location: str | None = None
+
+    def client(self):
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return MlflowClient(self.tracking_uri, self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        client = self.client()
+        experiment = client.get_experiment_by_name(self.experiment)
+        if experiment is not None:
+            return experiment.experiment_id
+        return client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+
+    @contextmanager
+    def run(self, context: dg.AssetExecutionContext, run_name: str) -> Iterator[Any]:
+        """A parent MLflow run tagged with the Dagster run; ended FAILED if the body raises."""
+        import mlflow
+
+        experiment_id = self.experiment_id()
+        tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string()}
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+            yield run
+
+    def run_url(self, run_id: str) -> str:
+        if self.tracking_uri.startswith("http"):
+            return f"{self.tracking_uri.rstrip('/')}/#/experiments/{self.experiment_id()}/runs/{run_id}"
+        return f"runs:/{run_id}"
+
+    def version_url(self, version: str) -> str:
+        if self.tracking_uri.startswith("http"):
+            return f"{self.tracking_uri.rstrip('/')}/#/models/{self.registered_model}/versions/{version}"
+        return f"models:/{self.registered_model}/{version}"
+
+
+class TrainingPolicy(dg.ConfigurableResource):
+    """How the model is split, searched and promoted (CRIME_WEATHER_* settings by default)."""
+
+    test_months: int = 6
+    search_trials: int = 30
+    search_timeout_seconds: int = 120
+    cv_splits: int = 3
+    promotion_margin: float = 0.0
+    seed: int = 42

@@ -104,3 +104,28 @@ def daily_features_schema(month: str | None = None) -> pa.DataFrameSchema:
         ordered=True,
         name="daily_features",
     )
+
+
+def validate_split(train: pd.DataFrame, test: pd.DataFrame) -> list[str]:
+    """The temporal split's contract: both sides are valid daily features (target never null), they are
+    disjoint, and every test day comes after every train day."""
+    problems = []
+    for name, frame in (("train", train), ("test", test)):
+        if frame.empty:
+            problems.append(f"{name} is empty")
+            continue
+        try:
+            daily_features_schema().validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as error:
+            problems.append(
+                f"{name}: {error.failure_cases[['column', 'check']].drop_duplicates().to_dict('records')}"
+            )
+    if not train.empty and not test.empty:
+        if test["date"].min() <= train["date"].max():
+            problems.append(
+                f"test starts {test['date'].min():%Y-%m-%d}, not after train's last day {train['date'].max():%Y-%m-%d}"
+            )
+        overlap = train.merge(test, on=["date", "comuna"], how="inner")
+        if len(overlap):
+            problems.append(f"{len(overlap)} (date, comuna) rows are in both train and test")
+    return problems

@@ -71,8 +71,10 @@ class Settings(BaseSettings):
     )
     registered_model: str = "crime_weather"
     test_months: int = Field(default=6, ge=1)
-    search_trials: int = Field(default=20, ge=1)
-    search_timeout_seconds: int = Field(default=150, ge=10)
+    search_trials: int = Field(default=30, ge=1)
+    search_timeout_seconds: int = Field(
+        default=120, ge=10, description="Per search (with and without weather)."
+    )
     cv_splits: int = Field(default=3, ge=2)
     promotion_margin: float = Field(
         default=0.0, ge=0, description="Relative improvement in test deviance a challenger needs."
@@ -100,6 +102,13 @@ class Settings(BaseSettings):
     @cached_property
     def warehouse(self) -> str:
         return self.warehouse_uri or str(self.home.resolve() / "warehouse")
+
+    @cached_property
+    def artifact_location(self) -> str | None:
+        """Where a new experiment keeps artifacts when MLflow runs without a server."""
+        if self.tracking_uri.startswith("sqlite:"):
+            return (self.home.resolve() / "mlflow" / "artifacts").as_uri()
+        return None
 
     @cached_property
     def tracking_uri(self) -> str:

@@ -1,0 +1,210 @@
+"""train_test_split -> challenger_model -> champion_model, retrained automatically on new features."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from crime_weather.assets.metadata import date_range
+from crime_weather.modeling import plots
+from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
+from crime_weather.modeling.promotion import decide, record, test_deviance
+from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
+from crime_weather.modeling.split import TemporalSplit, fingerprint, temporal_split
+from crime_weather.modeling.train import SearchBudget, train_challenger
+from crime_weather.names import TARGET
+from crime_weather.resources import MlflowTracking, TrainingPolicy
+from crime_weather.schemas import validate_split
+from crime_weather.sources.crime import months_of
+
+AC = dg.AutomationCondition
+
+# Retrain once per burst of new features: wait until no ingest is running or queued and no month is
+# missing, never on data whose blocking checks failed, and only once per change (since_last_handled).
+RETRAIN_ON_NEW_FEATURES = (
+    AC.any_deps_updated().since_last_handled()
+    & ~AC.any_deps_missing()
+    & ~AC.any_deps_in_progress()
+    & ~AC.in_progress()
+    & ~AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
+).with_label("retrain on new features")
+
+# Downstream of the split: follow it in the same run.
+FOLLOW_UPSTREAM = (
+    AC.any_deps_updated().since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
+).with_label("follow upstream")
+
+
+def _split_from(frames: dict[str, pd.DataFrame]) -> TemporalSplit:
+    train, test = frames["train"], frames["test"]
+    return TemporalSplit(train, test, months_of(train["date"]), months_of(test["date"]))
+
+
+@dg.asset(
+    ins={"daily_features": dg.AssetIn()},
+    io_manager_key="warehouse",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "temporal_split",
+            asset="train_test_split",
+            blocking=True,
+            description="Train and test are valid, disjoint, test strictly after train, target never null.",
+        )
+    ],
+    automation_condition=RETRAIN_ON_NEW_FEATURES,
+    group_name="model",
+    kinds={"pandas", "parquet"},
+)
+def train_test_split(
+    context: dg.AssetExecutionContext, daily_features: dict[str, pd.DataFrame], training: TrainingPolicy
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Temporal split of every month: test = the last `test_months` months present, train = before."""
+    try:
+        split = temporal_split(daily_features, training.test_months)
+    except ValueError as error:
+        raise dg.Failure(str(error)) from error
+    problems = validate_split(split.train, split.test)
+    yield dg.Output(
+        {"train": split.train, "test": split.test},
+        metadata={
+            "dagster/row_count": len(split.train) + len(split.test),
+            "train_rows": len(split.train),
+            "test_rows": len(split.test),
+            "train_range": date_range(split.train),
+            "test_range": date_range(split.test),
+            "train_months": len(split.train_months),
+            "test_months": dg.MetadataValue.json(split.test_months),
+            "train_fingerprint": fingerprint(split.train),
+            "test_robberies": int(split.test[TARGET].sum()),
+        },
+    )
+    yield dg.AssetCheckResult(
+        passed=not problems, metadata={"problems": problems}, description="; ".join(problems) or None
+    )
+
+
+@dg.asset(
+    ins={"train_test_split": dg.AssetIn()},
+    automation_condition=FOLLOW_UPSTREAM,
+    group_name="model",
+    kinds={"mlflow", "sklearn", "optuna"},
+)
+def challenger_model(
+    context: dg.AssetExecutionContext,
+    train_test_split: dict[str, pd.DataFrame],
+    mlflow_tracking: MlflowTracking,
+    training: TrainingPolicy,
+) -> dg.MaterializeResult:
+    """Optuna search tracked in MLflow -> the best pipeline, registered with alias `challenger`."""
+    split = _split_from(train_test_split)
+    budget = SearchBudget(
+        training.search_trials, training.search_timeout_seconds, training.cv_splits, training.seed
+    )
+    with mlflow_tracking.run(context, run_name=f"challenger {context.run_id[:8]}"):
+        report = train_challenger(
+            split, budget, registered_model=mlflow_tracking.registered_model, dagster_run_id=context.run_id
+        )
+    m = report.metrics
+    context.log.info(
+        f"challenger v{report.version}: test deviance {m['test_poisson_deviance']:.4f}, without weather "
+        f"{m['no_weather_test_poisson_deviance']:.4f}, baseline {m['baseline_test_poisson_deviance']:.4f}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": report.version,
+            "mlflow_model": dg.MetadataValue.url(mlflow_tracking.version_url(report.version)),
+            "mlflow_run": dg.MetadataValue.url(mlflow_tracking.run_url(report.run_id)),
+            **{name: dg.MetadataValue.float(value) for name, value in m.items()},
+            "weather_gain_pct": dg.MetadataValue.float(round(100 * report.weather_gain, 3)),
+            "trials": dg.MetadataValue.json(report.trials),
+            "search_seconds": dg.MetadataValue.float(round(report.search_seconds, 1)),
+            "best_params": dg.MetadataValue.json(report.best_params),
+            "permutation_importance": dg.MetadataValue.md(
+                plots.markdown_image(report.plots["permutation_importance.png"], "permutation importance")
+            ),
+            "optuna_history": dg.MetadataValue.md(
+                plots.markdown_image(report.plots["optuna_history.png"], "optuna history")
+            ),
+        }
+    )
+
+
+@dg.asset(
+    deps=["challenger_model"],
+    ins={"train_test_split": dg.AssetIn()},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "beats_baseline",
+            asset="champion_model",
+            blocking=True,
+            description="The champion's test deviance is below the comuna x weekday mean baseline's.",
+        )
+    ],
+    automation_condition=FOLLOW_UPSTREAM,
+    group_name="model",
+    kinds={"mlflow"},
+)
+def champion_model(
+    context: dg.AssetExecutionContext,
+    train_test_split: dict[str, pd.DataFrame],
+    mlflow_tracking: MlflowTracking,
+    training: TrainingPolicy,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Challenger vs champion on the same test split; alias `champion` moves only if better."""
+    client = mlflow_tracking.client()
+    name, uri = mlflow_tracking.registered_model, mlflow_tracking.tracking_uri
+    challenger = alias_version(client, name, CHALLENGER)
+    if challenger is None:
+        raise dg.Failure(
+            f"No '{CHALLENGER}' alias on registered model {name}: materialize challenger_model first."
+        )
+    champion = alias_version(client, name, CHAMPION)
+    split = _split_from(train_test_split)
+    challenger_deviance = test_deviance(uri, challenger, split.test)
+    champion_deviance = None
+    if champion is not None:
+        try:
+            champion_deviance = test_deviance(uri, champion, split.test)
+        except Exception as error:  # a champion that cannot be scored cannot defend its title
+            context.log.warning(f"champion v{champion.version} could not be scored: {error}")
+    if champion is not None and champion.version == challenger.version:
+        decision = decide(challenger_deviance, None, training.promotion_margin)
+        promoted_at = None
+    else:
+        decision = decide(challenger_deviance, champion_deviance, training.promotion_margin)
+        promoted_at = record(client, name, challenger, champion, decision)
+    serving = challenger if decision.promote else champion
+    serving_deviance = challenger_deviance if decision.promote else champion_deviance
+    baseline = scores(split.test[TARGET], comuna_weekday_baseline(split.train, split.test))[
+        "poisson_deviance"
+    ]
+    context.log.info(f"{'promoted' if decision.promote else 'kept'}: {decision.reason}")
+    yield dg.MaterializeResult(
+        metadata={
+            "decision": "promoted" if decision.promote else "kept champion",
+            "reason": decision.reason,
+            "champion_version": serving.version if serving else "none",
+            "challenger_version": challenger.version,
+            "previous_champion_version": champion.version if champion else "none",
+            "challenger_test_poisson_deviance": dg.MetadataValue.float(challenger_deviance),
+            "champion_test_poisson_deviance": dg.MetadataValue.float(champion_deviance)
+            if champion_deviance is not None
+            else dg.MetadataValue.text("none"),
+            "baseline_test_poisson_deviance": dg.MetadataValue.float(baseline),
+            "promoted_at": promoted_at or "not promoted",
+            "mlflow_model": dg.MetadataValue.url(
+                mlflow_tracking.version_url(serving.version if serving else challenger.version)
+            ),
+        }
+    )
+    beats = serving_deviance is not None and serving_deviance < baseline
+    yield dg.AssetCheckResult(
+        passed=beats,
+        metadata={
+            "champion_test_poisson_deviance": serving_deviance or -1.0,
+            "baseline_test_poisson_deviance": baseline,
+        },
+        description=None
+        if beats
+        else f"champion deviance {serving_deviance} does not beat the baseline {baseline:.4f}",
+    )

@@ -1,0 +1,120 @@
+"""The MLflow registry as the platform uses it: versions, aliases, lineage tags, safe loading.
+
+Models load with *our* list of trusted skops types (pipeline.TRUSTED_TYPES), not the list stored in
+the model's own MLmodel file: a model from anywhere cannot whitelist what it carries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from sklearn.pipeline import Pipeline
+
+from crime_weather.modeling.pipeline import TRUSTED_TYPES
+
+# Progress bars for artifact downloads only clutter service logs.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+# Version tags: the lineage from a model back to the Dagster run and the data it saw.
+TAG_DAGSTER_RUN = "dagster_run_id"
+TAG_TRAINED_MONTHS = "trained_months"
+TAG_TEST_MONTHS = "test_months"
+TAG_FINGERPRINT = "training_data_fingerprint"
+TAG_GIT_COMMIT = "git_commit"
+TAG_PROMOTED_AT = "promoted_at"
+
+
+class UntrustedModelError(RuntimeError):
+    """A registered model that is not a skops pipeline made only of trusted types."""
+
+
+def git_commit() -> str:
+    """The code's commit (CRIME_WEATHER_GIT_COMMIT in images, `git` in a checkout)."""
+    if commit := os.environ.get("CRIME_WEATHER_GIT_COMMIT"):
+        return commit
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def alias_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version an alias points at, or None when the model or the alias does not exist."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def load_pipeline(tracking_uri: str, version: ModelVersion) -> Pipeline:
+    """Download a version from the registry and load its sklearn pipeline with our trusted skops types."""
+    import mlflow.artifacts
+    import skops.io
+
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{version.name}/{version.version}",
+                dst_path=folder,
+                tracking_uri=tracking_uri,
+            )
+        )
+        flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"].get("sklearn", {})
+        if flavor.get("serialization_format") != "skops":
+            raise UntrustedModelError(
+                f"model {version.name} v{version.version} is serialized as "
+                f"{flavor.get('serialization_format')!r}; only skops models are loaded"
+            )
+        path = local / flavor["pickled_model"]
+        untrusted = set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise UntrustedModelError(
+                f"model {version.name} v{version.version} holds untrusted types {sorted(untrusted)}"
+            )
+        return skops.io.load(path, trusted=list(TRUSTED_TYPES))
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    """What the API exposes at GET /model."""
+
+    version: str
+    run_id: str
+    promoted_at: str | None
+    metrics: dict[str, float]
+    trained_months: list[str]
+    dagster_run_id: str | None
+
+
+def describe_version(client: MlflowClient, version: ModelVersion) -> ChampionInfo:
+    run = client.get_run(version.run_id)
+    tags = version.tags or {}
+    return ChampionInfo(
+        version=str(version.version),
+        run_id=version.run_id,
+        promoted_at=tags.get(TAG_PROMOTED_AT),
+        metrics=dict(run.data.metrics),
+        trained_months=json.loads(tags.get(TAG_TRAINED_MONTHS, "[]")),
+        dagster_run_id=tags.get(TAG_DAGSTER_RUN),
+    )
