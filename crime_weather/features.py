@@ -8,13 +8,8 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from crime_weather.months import month_days
 from crime_weather.names import COMUNAS, ROBBERY_TYPE, TARGET, WEATHER_FIELDS
-
-
-def month_days(month: str) -> pd.DatetimeIndex:
-    """Every day of a YYYY-MM month."""
-    start = pd.Timestamp(f"{month}-01")
-    return pd.date_range(start, start + pd.offsets.MonthEnd(0), freq="D", name="date")
 
 
 def covered_days(events: pd.DataFrame, month: str) -> pd.DatetimeIndex:
@@ -58,9 +53,9 @@ def robbery_counts(events: pd.DataFrame) -> pd.Series:
     return robberies.groupby([robberies["date"], robberies["comuna"].astype("int64")])["count"].sum()
 
 
-def build_daily_features(events: pd.DataFrame, weather: pd.DataFrame, month: str) -> pd.DataFrame:
-    """The complete grid of covered days x comunas 1..15 with `robberies` (0 where none)."""
-    days = covered_days(events, month)
+def build_daily_features(events: pd.DataFrame, weather: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """The complete grid of `days` x comunas 1..15 with `robberies` (0 where none), the day's weather
+    and its calendar. Works on any span of days, so a run featurizes all its months in one pass."""
     grid = pd.MultiIndex.from_product([days, COMUNAS], names=["date", "comuna"])
     counts = robbery_counts(events).reindex(grid, fill_value=0)
     frame = counts.rename(TARGET).astype("int64").reset_index()

@@ -140,7 +140,8 @@ class MlflowTracking(dg.ConfigurableResource):
         import mlflow
 
         experiment_id = self.experiment_id()
-        tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string()}
+        mlflow.set_experiment(experiment_id=experiment_id)  # nested runs follow the active experiment
+        tags = {"dagster_run_id": context.run.run_id, "dagster_asset": context.asset_key.to_user_string()}
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
             yield run
 

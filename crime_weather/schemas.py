@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from crime_weather.features import month_days
+from crime_weather.months import month_days, month_mask
 from crime_weather.names import COMUNAS, TARGET, WEATHER_BOUNDS, WEATHER_FIELDS
-from crime_weather.sources.crime import LATITUDE_RANGE, LONGITUDE_RANGE, month_mask
+from crime_weather.sources.crime import LATITUDE_RANGE, LONGITUDE_RANGE
 
 _STRING = pd.StringDtype("pyarrow")
 
@@ -129,3 +129,39 @@ def validate_split(train: pd.DataFrame, test: pd.DataFrame) -> list[str]:
         if len(overlap):
             problems.append(f"{len(overlap)} (date, comuna) rows are in both train and test")
     return problems
+
+
+def summarize_cases(cases: pd.DataFrame, limit: int = 10) -> str:
+    """Pandera failure cases in a few lines: each failing check, how many cases, and examples."""
+    lines = []
+    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+        examples = ", ".join(map(str, group["failure_case"].head(3).tolist()))
+        lines.append(f"{column}: {check} ({len(group)} failures, e.g. {examples})")
+    return "\n".join(lines[:limit])
+
+
+def validate_by_month(schema: pa.DataFrameSchema, frame: pd.DataFrame, months: list[str]) -> dict[str, str]:
+    """Validate many months in one pass and say which months fail and why.
+
+    Row-level failures belong to the month of their row; table-level ones to every month.
+    """
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as error:
+        cases = error.failure_cases
+        rows = pd.to_numeric(cases["index"], errors="coerce")
+        located = (rows.notna() & rows.isin(frame.index)).to_numpy()
+        failing: dict[str, list[pd.DataFrame]] = {}
+        if located.any():
+            dates = frame.loc[rows[located].astype("int64"), "date"]
+            numbers = (dates.dt.year * 100 + dates.dt.month).to_numpy()
+            for number in set(numbers.tolist()):
+                month = f"{number // 100:04d}-{number % 100:02d}"
+                failing.setdefault(month, []).append(cases[located][numbers == number])
+        if (~located).any():
+            for month in months:
+                failing.setdefault(month, []).append(cases[~located])
+        return {
+            month: summarize_cases(pd.concat(parts)) for month, parts in failing.items() if month in months
+        }
+    return {}

@@ -54,3 +54,23 @@ def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
 
 def materialized(instance: dg.DagsterInstance, asset: str) -> set[str]:
     return set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+
+
+def materialize(instance: dg.DagsterInstance, *assets: str) -> dg.ExecuteInProcessResult:
+    """Materialize unpartitioned assets with the code location's resources, as a UI click would."""
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey(asset) for asset in assets], raise_on_error=False
+    )
+
+
+def seed_daily_features(instance: dg.DagsterInstance, warehouse, frames) -> None:
+    """daily_features partitions as an ingest would leave them: parquet files and materializations."""
+    from crime_weather.resources import frame_to_parquet
+
+    instance.add_dynamic_partitions("months", sorted(frames))
+    folder = warehouse / "daily_features"
+    folder.mkdir(parents=True, exist_ok=True)
+    for month, frame in frames.items():
+        (folder / f"{month}.parquet").write_bytes(frame_to_parquet(frame))
+        instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition=month))

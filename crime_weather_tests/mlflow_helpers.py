@@ -11,7 +11,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from crime_weather.features import month_days
+from crime_weather.features import calendar_columns
 from crime_weather.modeling.pipeline import TRUSTED_TYPES, build_pipeline, model_input
 from crime_weather.modeling.registry import (
     CHAMPION,
@@ -19,7 +19,8 @@ from crime_weather.modeling.registry import (
     TAG_PROMOTED_AT,
     TAG_TRAINED_MONTHS,
 )
-from crime_weather.names import COMUNAS, TARGET, WEATHER_FIELDS
+from crime_weather.months import month_days
+from crime_weather.names import CALENDAR_COLUMNS, COMUNAS, TARGET, WEATHER_FIELDS
 
 
 def tracking_uri(folder: Path) -> str:
@@ -47,7 +48,9 @@ def synthetic_features(
         frame["temp_mean"] = temp
         frame["precipitation_mm"] = rng.exponential(2, len(grid))
         frame[TARGET] = rng.poisson(rate).astype("int64")
-        frames[month] = frame
+        frame["comuna"] = frame["comuna"].astype("int64")
+        frame = pd.concat([frame, calendar_columns(frame["date"])], axis=1)
+        frames[month] = frame[["date", "comuna", TARGET, *WEATHER_FIELDS, *CALENDAR_COLUMNS]]
     return frames
 
 

@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from crime_weather.features import build_daily_features, covered_days, is_holiday, month_days
+from crime_weather.features import build_daily_features, covered_days, is_holiday
+from crime_weather.months import month_days
 from crime_weather.names import WEATHER_FIELDS
 from crime_weather.schemas import daily_features_schema
 from crime_weather.sources.crime import parse_crime
@@ -26,7 +27,7 @@ def _weather(month: str) -> pd.DataFrame:
 
 def test_the_grid_is_complete_and_counts_only_robberies():
     events = _events(fecha=["2019-03-01", "2019-03-01", "2019-03-01", "2019-03-31"], latitud="SD")
-    features = build_daily_features(events, _weather("2019-03"), "2019-03")
+    features = build_daily_features(events, _weather("2019-03"), covered_days(events, "2019-03"))
     daily_features_schema("2019-03").validate(features)
     assert len(features) == 31 * 15
     by_key = features.set_index(["date", "comuna"])["robberies"]
@@ -38,7 +39,7 @@ def test_the_grid_is_complete_and_counts_only_robberies():
 
 def test_count_and_robberies_without_comuna():
     events = _events(cantidad=[3, 1, 1, 1], comuna=[3.0, None, 14.0, 15.0])
-    features = build_daily_features(events, _weather("2019-03"), "2019-03")
+    features = build_daily_features(events, _weather("2019-03"), covered_days(events, "2019-03"))
     assert (
         features["robberies"].sum() == 4
     )  # 3 + the comuna-15 robbery; the one without comuna cannot be placed
@@ -48,12 +49,12 @@ def test_a_release_that_stops_mid_month_does_not_invent_zero_days():
     events = _events(fecha=["2019-03-01", "2019-03-05", "2019-03-10", "2019-03-15"])
     days = covered_days(events, "2019-03")
     assert days[0] == pd.Timestamp("2019-03-01") and days[-1] == pd.Timestamp("2019-03-15")
-    assert len(build_daily_features(events, _weather("2019-03"), "2019-03")) == 15 * 15
+    assert len(build_daily_features(events, _weather("2019-03"), covered_days(events, "2019-03"))) == 15 * 15
 
 
 def test_calendar_columns_and_argentine_holidays():
     events = _events(fecha=["2019-03-01"] * 3 + ["2019-03-31"])
-    features = build_daily_features(events, _weather("2019-03"), "2019-03")
+    features = build_daily_features(events, _weather("2019-03"), covered_days(events, "2019-03"))
     first = features.iloc[0]
     assert (first["weekday"], first["month"], first["day_of_year"]) == (4, 3, 60)  # a Friday
     holidays_ = features.loc[features["is_holiday"], "date"].dt.strftime("%m-%d").unique().tolist()

@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 from pandera.errors import SchemaError, SchemaErrors
 
-from crime_weather.features import build_daily_features, month_days
+from crime_weather.features import build_daily_features, covered_days
+from crime_weather.months import month_days
 from crime_weather.names import WEATHER_FIELDS
 from crime_weather.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
 from crime_weather.sources.crime import parse_crime
@@ -49,7 +50,7 @@ def test_raw_weather_needs_every_day_once_and_physical_values():
 
 
 def test_daily_features_needs_a_complete_grid(events):
-    features = build_daily_features(events, _weather("2019-03"), "2019-03")
+    features = build_daily_features(events, _weather("2019-03"), covered_days(events, "2019-03"))
     daily_features_schema("2019-03").validate(features)
     with pytest.raises(SchemaErrors, match="complete grid"):
         daily_features_schema("2019-03").validate(features.iloc[1:], lazy=True)

@@ -1,7 +1,7 @@
 """raw_crime, raw_weather and daily_features: one month per partition, many months per run.
 
 Each asset handles every partition of its run in one pass (a crime file is parsed once however many
-months it supplies), validates each partition with its Pandera schema and reports the result as a
+months it supplies), validates all of them with its Pandera schema in one pass and reports which months fail as a
 blocking check, so a bad partition stops everything downstream in the run.
 """
 
@@ -14,19 +14,19 @@ import pandas as pd
 from crime_weather.assets.metadata import (
     column_schema,
     date_range,
-    failure_summary,
     markdown_table,
     null_rates,
 )
-from crime_weather.features import build_daily_features, month_days
+from crime_weather.monthly import crime_partitions, feature_partitions, weather_partitions
+from crime_weather.months import month_days
 from crime_weather.names import ROBBERY_TYPE, TARGET, WEATHER_FIELDS
 from crime_weather.partitions import months
 from crime_weather.resources import IngestPolicy, LandingZone
 from crime_weather.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
 from crime_weather.sources.catalog import WEATHER, LandingFile, crime_winners, newest_first
-from crime_weather.sources.crime import month_mask, parse_crime
+from crime_weather.sources.crime import parse_crime
 from crime_weather.sources.files import LandingFileError
-from crime_weather.sources.weather import SourceSeries, combine_weather, parse_weather
+from crime_weather.sources.weather import SourceSeries, parse_weather
 
 SCHEMA_CHECK = "schema"
 
@@ -46,15 +46,6 @@ LANDING_WEATHER = dg.AssetSpec(
 
 def _schema_check(asset: str, what: str) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(SCHEMA_CHECK, asset=asset, blocking=True, description=what)
-
-
-def _validate(schema, frame: pd.DataFrame) -> str | None:
-    """None when the frame passes, else a short account of what failed."""
-    try:
-        schema.validate(frame, lazy=True)
-    except Exception as error:  # pandera raises SchemaErrors; anything else is a failure too
-        return failure_summary(error)
-    return None
 
 
 def _check_result(problems: dict[str, str], partitions: list[str]) -> dg.AssetCheckResult:
@@ -110,23 +101,15 @@ def raw_crime(
             parsed = parse_crime(landing.open(file))
         except LandingFileError as error:
             raise _landing_failure(error) from error
-        refused = parsed.bad_share > ingest_policy.max_bad_row_share
         examples = "; ".join(map(str, parsed.bad_samples[:5]))
         context.log.info(
             f"{file.key}: layout {parsed.layout}, {parsed.rows_read} rows, {parsed.bad_rows} unusable"
             + (f" (e.g. {examples})" if examples else "")
         )
-        for month in file_months:
-            frame = parsed.events[month_mask(parsed.events["date"], month)].reset_index(drop=True)
-            problem = _validate(raw_crime_schema(month), frame)
-            if refused:
-                problem = (
-                    f"{file.key} refused: {parsed.bad_rows} of {parsed.rows_read} rows unusable "
-                    f"({parsed.bad_share:.2%} > limit {ingest_policy.max_bad_row_share:.2%}); {examples}"
-                )
-            if problem:
-                problems[month] = problem
-            outputs[month] = frame
+        tables = crime_partitions(parsed, file_months, ingest_policy.max_bad_row_share)
+        outputs.update(tables.frames)
+        problems.update(tables.problems)
+        for month, frame in tables.frames.items():
             robbery = frame["crime_type"] == ROBBERY_TYPE
             context.add_asset_metadata(
                 {
@@ -185,20 +168,16 @@ def raw_weather(
     """One row per day of the month; each value from the highest-priority source that has it."""
     partitions = list(context.partition_keys)
     series, files_of = _weather_series(landing)
-    outputs: dict[str, pd.DataFrame] = {}
-    problems: dict[str, str] = {}
-    for month in partitions:
-        combined = combine_weather(month_days(month), series, ingest_policy.weather_priority)
-        frame = combined.frame
-        if problem := _validate(raw_weather_schema(month), frame):
-            problems[month] = problem
-        outputs[month] = frame
-        used = sorted({source for filled in combined.filled_by.values() for source in filled})
+    tables, combined = weather_partitions(series, partitions, ingest_policy.weather_priority)
+    month_of_day = combined.frame["date"].dt.to_period("M").astype(str)
+    for month, frame in tables.frames.items():
+        filled_by = combined.filled_by(month_of_day == month)
+        used = sorted({source for filled in filled_by.values() for source in filled})
         context.add_asset_metadata(
             {
                 "dagster/row_count": len(frame),
                 "date_range": date_range(frame),
-                "filled_by": dg.MetadataValue.json(combined.filled_by),
+                "filled_by": dg.MetadataValue.json(filled_by),
                 "source_files": dg.MetadataValue.json({source: files_of[source] for source in used}),
                 "days_without_any_weather": int(frame[list(WEATHER_FIELDS)].isna().all(axis=1).sum()),
                 "null_rates": null_rates(frame),
@@ -206,8 +185,8 @@ def raw_weather(
             },
             partition_key=month,
         )
-    yield dg.Output(outputs)
-    yield _check_result(problems, partitions)
+    yield dg.Output(tables.frames)
+    yield _check_result(tables.problems, partitions)
 
 
 @dg.asset(
@@ -228,19 +207,13 @@ def daily_features(
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """The month's (date x comuna 1..15) grid: `robberies`, the day's weather and its calendar."""
     partitions = list(context.partition_keys)
-    outputs: dict[str, pd.DataFrame] = {}
-    problems: dict[str, str] = {}
-    for month in partitions:
-        frame = build_daily_features(raw_crime[month], raw_weather[month], month)
-        if problem := _validate(daily_features_schema(month), frame):
-            problems[month] = problem
-        outputs[month] = frame
-        days = frame["date"].nunique()
+    tables = feature_partitions(raw_crime, raw_weather, partitions)
+    for month, frame in tables.frames.items():
         context.add_asset_metadata(
             {
                 "dagster/row_count": len(frame),
                 "date_range": date_range(frame),
-                "days": days,
+                "days": frame["date"].nunique(),
                 "days_in_month": len(month_days(month)),
                 "robberies": int(frame[TARGET].sum()),
                 "robberies_per_comuna_day": round(float(frame[TARGET].mean()), 3) if len(frame) else 0.0,
@@ -250,5 +223,5 @@ def daily_features(
             },
             partition_key=month,
         )
-    yield dg.Output(outputs)
-    yield _check_result(problems, partitions)
+    yield dg.Output(tables.frames)
+    yield _check_result(tables.problems, partitions)

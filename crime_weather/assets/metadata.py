@@ -40,29 +40,7 @@ def date_range(frame: pd.DataFrame, column: str = "date") -> str:
 
 
 def column_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
-    """The Pandera schema as Dagster's column schema, shown on the asset's page."""
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(
-                name=name,
-                type=str(column.dtype),
-                description="; ".join(str(check.error or check.name) for check in column.checks) or None,
-                constraints=dg.TableColumnConstraints(nullable=column.nullable, unique=column.unique),
-            )
-            for name, column in schema.columns.items()
-        ]
-    )
+    """The Pandera schema as Dagster's column schema (through dagster-pandera), shown on the asset page."""
+    from dagster_pandera import pandera_schema_to_dagster_type
 
-
-def failure_summary(error: Exception, limit: int = 10) -> str:
-    """Pandera's lazy errors, shortened to the failing checks and a few failure cases."""
-    from pandera.errors import SchemaErrors
-
-    if isinstance(error, SchemaErrors):
-        cases = error.failure_cases
-        lines = []
-        for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-            examples = ", ".join(map(str, group["failure_case"].head(3).tolist()))
-            lines.append(f"{column}: {check} ({len(group)} failures, e.g. {examples})")
-        return "\n".join(lines[:limit])
-    return str(error)
+    return pandera_schema_to_dagster_type(schema).metadata["schema"].schema

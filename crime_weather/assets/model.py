@@ -12,10 +12,10 @@ from crime_weather.modeling.promotion import decide, record, test_deviance
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
 from crime_weather.modeling.split import TemporalSplit, fingerprint, temporal_split
 from crime_weather.modeling.train import SearchBudget, train_challenger
+from crime_weather.months import months_of
 from crime_weather.names import TARGET
 from crime_weather.resources import MlflowTracking, TrainingPolicy
 from crime_weather.schemas import validate_split
-from crime_weather.sources.crime import months_of
 
 AC = dg.AutomationCondition
 
@@ -100,9 +100,12 @@ def challenger_model(
     budget = SearchBudget(
         training.search_trials, training.search_timeout_seconds, training.cv_splits, training.seed
     )
-    with mlflow_tracking.run(context, run_name=f"challenger {context.run_id[:8]}"):
+    with mlflow_tracking.run(context, run_name=f"challenger {context.run.run_id[:8]}"):
         report = train_challenger(
-            split, budget, registered_model=mlflow_tracking.registered_model, dagster_run_id=context.run_id
+            split,
+            budget,
+            registered_model=mlflow_tracking.registered_model,
+            dagster_run_id=context.run.run_id,
         )
     m = report.metrics
     context.log.info(
@@ -183,9 +186,9 @@ def champion_model(
         metadata={
             "decision": "promoted" if decision.promote else "kept champion",
             "reason": decision.reason,
-            "champion_version": serving.version if serving else "none",
-            "challenger_version": challenger.version,
-            "previous_champion_version": champion.version if champion else "none",
+            "champion_version": str(serving.version) if serving else "none",
+            "challenger_version": str(challenger.version),
+            "previous_champion_version": str(champion.version) if champion else "none",
             "challenger_test_poisson_deviance": dg.MetadataValue.float(challenger_deviance),
             "champion_test_poisson_deviance": dg.MetadataValue.float(champion_deviance)
             if champion_deviance is not None

@@ -63,7 +63,7 @@ def record(
         "promotion_champion_test_deviance": ""
         if decision.champion_deviance is None
         else f"{decision.champion_deviance:.6f}",
-        "promotion_champion_version": champion.version if champion else "",
+        "promotion_champion_version": str(champion.version) if champion else "",
     }
     for key, value in tags.items():
         client.set_model_version_tag(name, challenger.version, key, value)

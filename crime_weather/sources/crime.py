@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crime_weather.months import months_of
 from crime_weather.names import CRIME_COLUMNS
 from crime_weather.sources.files import BadRow, LandingFileError, RawFile
 
@@ -199,17 +200,6 @@ class CrimeParse:
         return months_of(self.events["date"])
 
 
-def month_mask(dates: pd.Series, month: str) -> pd.Series:
-    """Which dates fall in a YYYY-MM month (integer compare: strftime is 50x slower)."""
-    year, number = (int(part) for part in month.split("-"))
-    return (dates.dt.year == year) & (dates.dt.month == number)
-
-
-def months_of(dates: pd.Series) -> list[str]:
-    """Sorted distinct YYYY-MM keys of a datetime series."""
-    return sorted(str(period) for period in dates.dt.to_period("M").dropna().unique())
-
-
 def _coalesce(table: pa.Table, columns: tuple[str, ...]) -> pa.ChunkedArray:
     present = [table[column] for column in columns if column in table.column_names]
     if not present:
@@ -283,6 +273,19 @@ def _split_type(raw_type: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedA
     return kind, rest
 
 
+def per_distinct(values: pa.ChunkedArray, transform) -> pa.ChunkedArray:
+    """Apply an array transform to each distinct value once, then spread the results back.
+
+    Dates, types, comunas and hours repeat thousands of times: transforming ~700 distinct strings
+    instead of 240k rows is what makes parsing run at >= 500k rows/s.
+    """
+    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    result = transform(pa.chunked_array([encoded.dictionary]))
+    if isinstance(result, tuple):
+        return tuple(pc.take(part, encoded.indices) for part in result)
+    return pc.take(result, encoded.indices)
+
+
 def _line_numbers(mask: np.ndarray, offset: int) -> list[int]:
     return [int(index) + offset for index in np.flatnonzero(mask)[:_BAD_ROW_SAMPLES]]
 
@@ -315,13 +318,15 @@ def parse_crime(raw: RawFile, *, today: dt.date | None = None) -> CrimeParse:
     unparsed = len(bad_samples)
     n = table.num_rows
 
-    dates = parse_dates(_coalesce(table, (layout.date,)))
+    dates = per_distinct(_coalesce(table, (layout.date,)), parse_dates)
     date_ok = _bool(_date_window(dates, today))
-    crime_type, type_rest = _split_type(_coalesce(table, (layout.crime_type,)))
+    crime_type, type_rest = per_distinct(_coalesce(table, (layout.crime_type,)), _split_type)
     type_ok = _bool(pc.is_valid(crime_type))
     subtype = type_rest
     if layout.crime_subtype:
-        given = _blank_to_null(pc.utf8_lower(_coalesce(table, (layout.crime_subtype,))))
+        given = per_distinct(
+            _coalesce(table, (layout.crime_subtype,)), lambda v: _blank_to_null(pc.utf8_lower(v))
+        )
         subtype = pc.coalesce(given, type_rest)
 
     count = pa.chunked_array([pa.array(np.ones(n, dtype="int64"))])
@@ -355,11 +360,15 @@ def parse_crime(raw: RawFile, *, today: dt.date | None = None) -> CrimeParse:
         {
             "event_id": _blank_to_null(_coalesce(table, layout.event_id)),
             "date": pc.cast(dates, pa.timestamp("ns")),
-            "hour": pc.cast(_in_range(_leading_int(_coalesce(table, layout.hour)), 0, 23), pa.int8()),
+            "hour": per_distinct(
+                _coalesce(table, layout.hour), lambda v: pc.cast(_in_range(_leading_int(v), 0, 23), pa.int8())
+            ),
             "crime_type": crime_type,
             "crime_subtype": subtype,
-            "comuna": pc.cast(_in_range(_leading_int(_coalesce(table, (layout.comuna,))), 1, 15), pa.int8()),
-            "barrio": _blank_to_null(_coalesce(table, (layout.barrio,))),
+            "comuna": per_distinct(
+                _coalesce(table, (layout.comuna,)), lambda v: pc.cast(_in_range(_leading_int(v), 1, 15), pa.int8())
+            ),
+            "barrio": per_distinct(_coalesce(table, (layout.barrio,)), _blank_to_null),
             "latitude": pc.if_else(located, latitude, no_float),
             "longitude": pc.if_else(located, longitude, no_float),
             "count": count,
@@ -395,7 +404,7 @@ def crime_months(raw: RawFile, *, today: dt.date | None = None) -> list[str]:
     if layout is None:
         raise _unknown_layout(raw)
     table, _ = raw.read([layout.date])
-    dates = parse_dates(table[layout.date])
+    dates = per_distinct(table[layout.date], parse_dates)
     dates = dates.filter(pc.fill_null(_date_window(dates, today), False))
     keys = pc.unique(pc.add(pc.multiply(pc.year(dates), 100), pc.month(dates))).to_pylist()
     return [f"{key // 100:04d}-{key % 100:02d}" for key in sorted(keys)]

@@ -347,7 +347,15 @@ def source_rank(source: str, priority: Sequence[str]) -> int:
 @dataclass
 class CombinedWeather:
     frame: pd.DataFrame  # columns: date + WEATHER_FIELDS, one row per requested day
-    filled_by: dict[str, dict[str, int]]  # field -> source -> days filled
+    sources: pd.DataFrame  # same rows and weather columns: the source that filled each value
+
+    def filled_by(self, rows: pd.Series | None = None) -> dict[str, dict[str, int]]:
+        """Per column, how many days each source filled (optionally within some rows)."""
+        sources = self.sources if rows is None else self.sources[rows.to_numpy()]
+        return {
+            column: {k: int(v) for k, v in sources[column].value_counts().items()}
+            for column in WEATHER_FIELDS
+        }
 
 
 def combine_weather(
@@ -358,16 +366,16 @@ def combine_weather(
     `series` must already be ordered most recently landed first: among equal-priority sources the
     newest file wins, as with crime releases.
     """
+    index = pd.DatetimeIndex(days, name="date")
     ranked = sorted(enumerate(series), key=lambda item: (source_rank(item[1].source, priority), item[0]))
-    result = pd.DataFrame(
-        index=pd.DatetimeIndex(days, name="date"), columns=list(WEATHER_FIELDS), dtype="float64"
-    )
-    filled_by: dict[str, dict[str, int]] = {name: {} for name in WEATHER_FIELDS}
+    values = {name: np.full(len(index), np.nan) for name in WEATHER_FIELDS}
+    sources = {name: np.full(len(index), None, dtype=object) for name in WEATHER_FIELDS}
     for _, item in ranked:
-        aligned = item.frame.reindex(result.index)
+        aligned = item.frame.reindex(index)
         for column in aligned.columns:
-            take = result[column].isna() & aligned[column].notna()
-            if take.any():
-                result.loc[take, column] = aligned.loc[take, column]
-                filled_by[column][item.source] = filled_by[column].get(item.source, 0) + int(take.sum())
-    return CombinedWeather(result.reset_index(), filled_by)
+            given = aligned[column].to_numpy(dtype="float64")
+            take = np.isnan(values[column]) & ~np.isnan(given)
+            values[column][take] = given[take]
+            sources[column][take] = item.source
+    frame = pd.DataFrame({"date": index, **values})
+    return CombinedWeather(frame, pd.DataFrame(sources))

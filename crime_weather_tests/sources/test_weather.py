@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crime_weather.features import month_days
+from crime_weather.months import month_days
 from crime_weather.schemas import raw_weather_schema
 from crime_weather.settings import DEFAULT_WEATHER_PRIORITY
 from crime_weather.sources.files import LandingFileError, open_raw
@@ -130,8 +130,8 @@ def test_combine_takes_each_value_from_the_best_source_that_has_it():
     frame = combined.frame
     raw_weather_schema("2019-03").validate(frame)
     assert frame["temp_mean"].tolist()[:3] == [20.0, 31.0, 32.0]
-    assert combined.filled_by["temp_mean"] == {"smn-daily": 1, "cammesa:GBA": 2}
-    assert combined.filled_by["precipitation_mm"] == {"smn-daily": 2}
+    assert combined.filled_by()["temp_mean"] == {"smn-daily": 1, "cammesa:GBA": 2}
+    assert combined.filled_by()["precipitation_mm"] == {"smn-daily": 2}
     assert frame["humidity_pct"].isna().all() and len(frame) == 31
 
 

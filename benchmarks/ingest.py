@@ -1,0 +1,163 @@
+"""Ingest speed and memory: parse + validate + build features over every shared file, in process.
+
+Prints crime rows/s, wall time and peak RSS. With --make-run it also times a full `make run` (embedded
+default, the shared folder as mirror) from start to every month materialized.
+
+    .venv/bin/python benchmarks/ingest.py [--data ../shared/data/raw] [--make-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crime_weather.monthly import crime_partitions, feature_partitions, weather_partitions  # noqa: E402
+from crime_weather.settings import DEFAULT_WEATHER_PRIORITY  # noqa: E402
+from crime_weather.sources.catalog import CRIME, WEATHER, classify  # noqa: E402
+from crime_weather.sources.crime import parse_crime  # noqa: E402
+from crime_weather.sources.files import open_raw  # noqa: E402
+from crime_weather.sources.weather import parse_weather  # noqa: E402
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_process(data: Path) -> dict[str, float]:
+    """One full pass; returns its timings."""
+    files = sorted(p for p in data.iterdir() if p.is_file())
+    started = time.perf_counter()
+
+    def load(path: Path):
+        raw = open_raw(path.read_bytes(), path.name)
+        kind = classify(raw)[0]
+        if kind == CRIME:
+            return kind, parse_crime(raw)
+        if kind == WEATHER:
+            return kind, parse_weather(raw)
+        return kind, None
+
+    # Files are independent and pyarrow releases the GIL: parse them on both cores.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        loaded = list(pool.map(load, files))
+    parsed_at = time.perf_counter()
+    crimes = [p for kind, p in loaded if kind == CRIME]
+    series = [s for kind, p in loaded if kind == WEATHER for s in p.series]
+    # The later file wins the months both cover, as in the platform (sorted name = landing order here).
+    months_of_file = {id(parsed): [] for parsed in crimes}
+    winner = {}
+    for parsed in crimes:
+        for month in parsed.months:
+            winner[month] = parsed
+    for month, parsed in sorted(winner.items()):
+        months_of_file[id(parsed)].append(month)
+    # The same calls as the assets: one pass per file for crime, one for weather, one for features.
+    crime, problems = {}, {}
+    for parsed in crimes:
+        tables = crime_partitions(parsed, months_of_file[id(parsed)], max_bad_share=0.01)
+        crime.update(tables.frames)
+        problems.update(tables.problems)
+    weather, _ = weather_partitions(series, sorted(winner), DEFAULT_WEATHER_PRIORITY)
+    features = feature_partitions(crime, weather.frames, sorted(winner))
+    problems.update(weather.problems)
+    problems.update(features.problems)
+    events_used = sum(len(frame) for frame in crime.values())
+    wall = time.perf_counter() - started
+    rows = sum(p.rows_read for p in crimes)
+    return {
+        "files": len(files),
+        "crime_files": len(crimes),
+        "rows": rows,
+        "months": len(winner),
+        "events": events_used,
+        "feature_rows": sum(len(f) for f in features.frames.values()),
+        "failing": len(problems),
+        "parse": parsed_at - started,
+        "wall": wall,
+    }
+
+
+def report(data: Path, repeats: int) -> None:
+    """A cold pass (a fresh process, as each Dagster run is) and the best of warm passes."""
+    cold = in_process(data)
+    warm = min((in_process(data) for _ in range(repeats)), key=lambda run: run["wall"])
+    print(
+        f"files: {cold['files']} ({cold['crime_files']} crime); crime rows: {cold['rows']:,}; months: {cold['months']}"
+    )
+    print(
+        f"events in the winning files: {cold['events']:,}; feature rows: {cold['feature_rows']:,}; failing months: {cold['failing']}"
+    )
+    for label, run in (("cold", cold), (f"warm, best of {repeats}", warm)):
+        print(
+            f"{label}: wall {run['wall']:.2f} s (parse {run['parse']:.2f} s, validate + features "
+            f"{run['wall'] - run['parse']:.2f} s) -> {run['rows'] / run['wall']:,.0f} crime rows/s (goal >= 500,000)"
+        )
+    print(f"peak RSS: {_peak_rss_mb():,.0f} MB (goal < 1,024)")
+
+
+def make_run(data: Path, timeout: float = 600) -> None:
+    """`make run` in a fresh home with the shared mirror, until every month is materialized."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "CRIME_WEATHER_HOME": home, "CRIME_WEATHER_SOURCE": str(data)}
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            ["make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            expected = None
+            while time.perf_counter() - started < timeout:
+                landing = Path(home, "landing")
+                if expected is None and landing.is_dir() and any(landing.iterdir()):
+                    expected = _expected_months(landing)
+                done = len(list(Path(home, "warehouse", "daily_features").glob("*.parquet")))
+                if expected and done >= expected:
+                    print(
+                        f"make run: all {expected} months materialized {time.perf_counter() - started:.0f} s after start (goal < 180 s)"
+                    )
+                    return
+                time.sleep(1)
+            print(f"make run: not every month materialized after {timeout:.0f} s")
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def _expected_months(landing: Path) -> int:
+    from crime_weather.sources.catalog import crime_winners, describe
+    from crime_weather.storage import LocalStore
+
+    store = LocalStore(landing)
+    return len(crime_winners(describe(info, store.read(info.key)) for info in store.list()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
+    parser.add_argument("--make-run", action="store_true", help="also time a full `make run`")
+    parser.add_argument("--repeats", type=int, default=3, help="warm passes after the cold one")
+    args = parser.parse_args()
+    report(args.data, args.repeats)
+    if args.make_run:
+        make_run(args.data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The retrain automation: once per burst of new daily_features, never on missing or failed data."""
+
+import dagster as dg
+import pytest
+
+from crime_weather.definitions import build_definitions
+from crime_weather_tests import builders
+from crime_weather_tests.dagster_helpers import evaluate_landing_sensor, execute
+
+MODEL = ("train_test_split", "challenger_model", "champion_model")
+
+
+@pytest.fixture
+def instance(home):
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield instance
+
+
+class Automation:
+    """Successive ticks of the retrain sensor's conditions, keeping its cursor like the daemon."""
+
+    def __init__(self, instance: dg.DagsterInstance) -> None:
+        self.instance, self.cursor = instance, None
+        self.defs = build_definitions()
+
+    def tick(self) -> dict[str, int]:
+        result = dg.evaluate_automation_conditions(
+            defs=self.defs,
+            instance=self.instance,
+            asset_selection=dg.AssetSelection.assets(*MODEL),
+            cursor=self.cursor,
+        )
+        self.cursor = result.cursor
+        return {asset: result.get_num_requested(dg.AssetKey(asset)) for asset in MODEL}
+
+
+RETRAIN = dict.fromkeys(MODEL, 1)
+NOTHING = dict.fromkeys(MODEL, 0)
+
+
+def test_new_partitions_trigger_one_retrain_and_an_unchanged_tick_none(instance, landing):
+    automation = Automation(instance)
+    assert automation.tick() == NOTHING  # no data, no training
+    (landing / "delitos.csv").write_bytes(builders.to_csv(builders.release_current()))
+    sensor = evaluate_landing_sensor(instance)
+    assert automation.tick() == NOTHING  # the month exists but is not ingested yet
+    assert all(execute(instance, request).success for request in sensor.run_requests)
+    assert automation.tick() == RETRAIN  # split, challenger and champion in one request
+    assert automation.tick() == NOTHING  # unchanged: nothing new
+
+    frame = builders.release_current()
+    frame["fecha"] = ["2019-04-01", "2019-04-02", "2019-04-03", "2019-04-30"]
+    (landing / "abril.csv").write_bytes(builders.to_csv(frame))
+    for request in evaluate_landing_sensor(instance, sensor.cursor).run_requests:
+        assert execute(instance, request).success
+    assert automation.tick() == RETRAIN
+
+
+def test_a_failed_check_blocks_retraining_until_fixed(instance):
+    instance.add_dynamic_partitions("months", ["2019-03"])
+    automation = Automation(instance)
+    automation.tick()
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(asset_key=dg.AssetKey("daily_features"), check_name="schema", passed=False)
+    )
+    instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition="2019-03"))
+    assert automation.tick() == NOTHING
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(asset_key=dg.AssetKey("daily_features"), check_name="schema", passed=True)
+    )
+    assert automation.tick() == RETRAIN  # the update that waited is handled once the data is good
+
+
+def test_a_missing_month_blocks_retraining(instance):
+    instance.add_dynamic_partitions("months", ["2019-03", "2019-04"])
+    automation = Automation(instance)
+    instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition="2019-03"))
+    assert automation.tick() == NOTHING  # 2019-04 has no features yet: wait for the whole burst
+    instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition="2019-04"))
+    assert automation.tick() == RETRAIN
