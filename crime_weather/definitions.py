@@ -12,7 +12,7 @@ from crime_weather.resources import (
     TrainingPolicy,
     WarehouseIOManager,
 )
-from crime_weather.sensors.landing import landing_sensor
+from crime_weather.sensors.landing import build_landing_sensor
 from crime_weather.settings import Settings, get_settings
 
 
@@ -41,15 +41,17 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
 MODEL_ASSETS = [train_test_split, challenger_model, champion_model]
 
-# Declarative automation: the retrain runs when daily_features partitions change (see assets/model.py).
-retrain_sensor = dg.AutomationConditionSensorDefinition(
-    "retrain_on_new_features",
-    target=dg.AssetSelection.assets(*MODEL_ASSETS),
-    run_tags={STAGE_TAG: "train"},
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Retrains and promotes once per burst of new or changed daily_features partitions.",
-)
+
+def build_retrain_sensor(interval_seconds: int = 30) -> dg.AutomationConditionSensorDefinition:
+    """Declarative automation: the retrain runs when daily_features partitions change (assets/model.py)."""
+    return dg.AutomationConditionSensorDefinition(
+        "retrain_on_new_features",
+        target=dg.AssetSelection.assets(*MODEL_ASSETS),
+        run_tags={STAGE_TAG: "train"},
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=interval_seconds,
+        description="Retrains and promotes once per burst of new or changed daily_features partitions.",
+    )
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -57,7 +59,10 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[LANDING_CRIME, LANDING_WEATHER, raw_crime, raw_weather, daily_features, *MODEL_ASSETS],
         jobs=[ingest_job, landing_file_rejected, acquisition],
-        sensors=[landing_sensor, retrain_sensor],
+        sensors=[
+            build_landing_sensor(settings.landing_poll_seconds),
+            build_retrain_sensor(settings.automation_seconds),
+        ],
         schedules=[
             dg.ScheduleDefinition(
                 name="acquisition_schedule",

@@ -160,8 +160,8 @@ class TrainingPolicy(dg.ConfigurableResource):
     """How the model is split, searched and promoted (CRIME_WEATHER_* settings by default)."""
 
     test_months: int = 6
-    search_trials: int = 30
-    search_timeout_seconds: int = 120
+    search_trials: int = 20
+    search_timeout_seconds: int = 60
     cv_splits: int = 3
     promotion_margin: float = 0.0
     seed: int = 42

@@ -63,7 +63,10 @@ class Settings(BaseSettings):
     max_bad_row_share: float = Field(
         default=0.01, ge=0, le=1, description="Refuse a file when more of its rows than this are unusable."
     )
-    landing_poll_seconds: int = 15
+    landing_poll_seconds: int = Field(default=15, ge=1, description="How often landing_sensor looks.")
+    automation_seconds: int = Field(
+        default=30, ge=5, description="How often the retrain conditions are evaluated."
+    )
 
     # Modeling.
     mlflow_tracking_uri: str | None = Field(
@@ -71,9 +74,11 @@ class Settings(BaseSettings):
     )
     registered_model: str = "crime_weather"
     test_months: int = Field(default=6, ge=1)
-    search_trials: int = Field(default=30, ge=1)
+    search_trials: int = Field(
+        default=20, ge=1, description="Optuna trials per search (with and without weather)."
+    )
     search_timeout_seconds: int = Field(
-        default=120, ge=10, description="Per search (with and without weather)."
+        default=60, ge=10, description="Time limit of each search, in seconds."
     )
     cv_splits: int = Field(default=3, ge=2)
     promotion_margin: float = Field(
@@ -87,6 +92,23 @@ class Settings(BaseSettings):
     api_poll_seconds: float = 10.0
     api_max_batch: int = 10_000
     api_max_body_bytes: int = 4 * 1024 * 1024
+    api_batch_wait_ms: float = Field(
+        default=1.5,
+        ge=0,
+        le=50,
+        description="Longest a single prediction waits for others to share its model call.",
+    )
+    api_batch_max_rows: int = Field(
+        default=256, ge=1, description="Most single predictions in one model call."
+    )
+    api_predict_threads: int = Field(
+        default=1, ge=1, description="Threads running model calls off the event loop."
+    )
+    api_registry_timeout_seconds: int = Field(
+        default=5,
+        ge=1,
+        description="Per registry request of the API's poller: an unreachable MLflow fails fast.",
+    )
 
     @field_validator("crime_years", "weather_priority", mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from crime_weather.definitions import build_definitions, build_resources
-from crime_weather.sensors.landing import RANGE_END_TAG, RANGE_START_TAG, landing_sensor
+from crime_weather.sensors.landing import RANGE_END_TAG, RANGE_START_TAG
 from crime_weather.settings import get_settings
 
 
@@ -18,7 +18,7 @@ def evaluate_landing_sensor(instance: dg.DagsterInstance, cursor: str | None = N
         definitions=defs,
         resources={"landing": build_resources(get_settings())["landing"]},
     )
-    result = landing_sensor(context)
+    result = defs.resolve_sensor_def("landing_sensor")(context)
     if isinstance(result, dg.SensorResult):
         for request in result.dynamic_partitions_requests or []:
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))

@@ -38,16 +38,10 @@ def _inventory(files: list[LandingFile], kind: str) -> dg.AssetMaterialization:
     )
 
 
-@dg.sensor(
-    name="landing_sensor",
-    jobs=[ingest_job, landing_file_rejected],
-    minimum_interval_seconds=15,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches the landing zone: new months become partitions, changed files become ingest runs.",
-)
-def landing_sensor(
+def evaluate_landing(
     context: dg.SensorEvaluationContext, landing: LandingZone
 ) -> dg.SensorResult | dg.SkipReason:
+    """One look at the landing zone: what changed since the cursor, as partitions and run requests."""
     previous = decode_cursor(context.cursor)
     current = landing.files()
     known = list(context.instance.get_dynamic_partitions(months.name))
@@ -96,3 +90,19 @@ def landing_sensor(
         asset_events=[_inventory(current, kind) for kind in (CRIME, WEATHER) if kind in changed_kinds],
         cursor=encode_cursor(current),
     )
+
+
+def build_landing_sensor(interval_seconds: int = 15) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="landing_sensor",
+        jobs=[ingest_job, landing_file_rejected],
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Watches the landing zone: new months become partitions, changed files become ingest runs.",
+    )
+    def landing_sensor(
+        context: dg.SensorEvaluationContext, landing: LandingZone
+    ) -> dg.SensorResult | dg.SkipReason:
+        return evaluate_landing(context, landing)
+
+    return landing_sensor

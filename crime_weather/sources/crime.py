@@ -366,7 +366,8 @@ def parse_crime(raw: RawFile, *, today: dt.date | None = None) -> CrimeParse:
             "crime_type": crime_type,
             "crime_subtype": subtype,
             "comuna": per_distinct(
-                _coalesce(table, (layout.comuna,)), lambda v: pc.cast(_in_range(_leading_int(v), 1, 15), pa.int8())
+                _coalesce(table, (layout.comuna,)),
+                lambda v: pc.cast(_in_range(_leading_int(v), 1, 15), pa.int8()),
             ),
             "barrio": per_distinct(_coalesce(table, (layout.barrio,)), _blank_to_null),
             "latitude": pc.if_else(located, latitude, no_float),
