@@ -1,0 +1,632 @@
+"""The compose topology (docker-compose.yml, docker/, .env.example), checked without a Docker engine.
+
+The files are parsed as data and held to the contracts of DESIGN.md §5: which services exist and in
+which profiles, what they depend on and how, what they publish and where, which variables they read,
+that no secret is written down, and that the Dagster instance and workspace the images carry agree
+with the compose file. When a `docker compose` CLI is present, its own `config` check runs too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+DOCKER = ROOT / "docker"
+
+SERVICES = {
+    "postgres",
+    "minio",
+    "minio-init",
+    "mlflow",
+    "code-location",
+    "dagster-webserver",
+    "dagster-daemon",
+    "acquisition",
+    "api",
+}
+ONE_SHOT = {"minio-init", "acquisition"}
+LONG_RUNNING = SERVICES - ONE_SHOT
+PROFILES = {"all", "storage", "mlflow", "dagster", "api"}
+# What each smaller profile is for: these services at least (plus what they depend on).
+PROFILE_CORE = {
+    "storage": {"postgres", "minio", "minio-init"},
+    "mlflow": {"mlflow"},
+    "dagster": {"code-location", "dagster-webserver", "dagster-daemon"},
+    "api": {"api"},
+}
+# service -> container ports published on the host
+PUBLISHED = {
+    "postgres": {5432},
+    "minio": {9000, 9001},
+    "mlflow": {5001},
+    "dagster-webserver": {3000},
+    "api": {8800},
+}
+BUCKETS = {"data", "landing", "mlflow"}
+DAGSTER_IMAGE_SERVICES = {"mlflow", "code-location", "dagster-webserver", "dagster-daemon", "acquisition"}
+# The settings every Dagster process (and so every run container) must see.
+PLATFORM_ENV = {
+    "DAGSTER_POSTGRES_HOST",
+    "DAGSTER_POSTGRES_PORT",
+    "DAGSTER_POSTGRES_USER",
+    "DAGSTER_POSTGRES_PASSWORD",
+    "DAGSTER_POSTGRES_DB",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "CRIME_WEATHER_SOURCE",
+    "CRIME_WEATHER_LANDING_URI",
+    "CRIME_WEATHER_WAREHOUSE_URI",
+    "CRIME_WEATHER_S3_ENDPOINT_URL",
+    "CRIME_WEATHER_MLFLOW_TRACKING_URI",
+    "CRIME_WEATHER_REGISTERED_MODEL",
+}
+REQUIRED_ENV = {
+    "postgres": {
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "DAGSTER_POSTGRES_USER",
+        "DAGSTER_POSTGRES_PASSWORD",
+        "DAGSTER_POSTGRES_DB",
+        "MLFLOW_POSTGRES_USER",
+        "MLFLOW_POSTGRES_PASSWORD",
+        "MLFLOW_POSTGRES_DB",
+    },
+    "minio": {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"},
+    "minio-init": {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MINIO_APP_ACCESS_KEY", "MINIO_APP_SECRET_KEY"},
+    # docker/mlflow-server.sh reads these.
+    "mlflow": {
+        "MLFLOW_POSTGRES_USER",
+        "MLFLOW_POSTGRES_PASSWORD",
+        "MLFLOW_POSTGRES_DB",
+        "MLFLOW_S3_ENDPOINT_URL",
+        "MLFLOW_ARTIFACTS_DESTINATION",
+        "MLFLOW_SERVER_ALLOWED_HOSTS",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    },
+    "code-location": PLATFORM_ENV | {"DAGSTER_CURRENT_IMAGE"},
+    "dagster-webserver": PLATFORM_ENV,
+    "dagster-daemon": PLATFORM_ENV,
+    "acquisition": {
+        "CRIME_WEATHER_SOURCE",
+        "CRIME_WEATHER_LANDING_URI",
+        "CRIME_WEATHER_S3_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    },
+    "api": {
+        "CRIME_WEATHER_API_HOST",
+        "CRIME_WEATHER_API_PORT",
+        "CRIME_WEATHER_MLFLOW_TRACKING_URI",
+        "CRIME_WEATHER_REGISTERED_MODEL",
+    },
+}
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN")
+REQUIRED_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}")
+VAR_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+# --- reading the files -------------------------------------------------------------------------
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def compose_text() -> str:
+    """docker-compose.yml without its comment lines (compose substitutes variables in values only)."""
+    lines = COMPOSE_FILE.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, sep, value = line.partition("=")
+            assert sep, f"{path.name}: not NAME=value: {line!r}"
+            values[name.strip()] = value.strip()
+    return values
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's substitution: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, and $$ -> $."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2), match.group(3)
+        value = env.get(name)
+        if operator in (":-", ":?") and not value:
+            value = None
+        if value is not None:
+            return value
+        if operator in (":?", "?"):
+            raise KeyError(f"{name}: {argument}")
+        return argument or ""
+
+    placeholder = "\0"
+    return VAR_REF.sub(replace, text.replace("$$", placeholder)).replace(placeholder, "$")
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.partition("=")[::2] for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def dockerfile(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    instructions, pending = [], ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, rest = (pending + line).partition(" ")
+        instructions.append((keyword.upper(), " ".join(rest.split())))
+        pending = ""
+    assert not pending, f"{path.name} ends inside a continued line"
+    return instructions
+
+
+def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+def docker_context_includes(path: str, patterns: list[str]) -> bool:
+    """Whether .dockerignore keeps `path` in the build context (last matching rule wins)."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    included = True
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        body = pattern[1:] if negated else pattern
+        body = body.strip("/")
+        if any(fnmatch.fnmatchcase(prefix, body) for prefix in prefixes):
+            included = negated
+    return included
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_yaml(COMPOSE_FILE)
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def env_example() -> dict[str, str]:
+    return read_env_file(ENV_EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def instance() -> dict[str, Any]:
+    return load_yaml(DOCKER / "dagster.yaml")
+
+
+# --- services, profiles, dependencies ------------------------------------------------------------
+
+
+def test_every_service_of_the_topology_is_defined(services):
+    assert set(services) == SERVICES
+
+
+def test_every_service_is_in_profile_all_and_each_smaller_profile_has_its_part(services):
+    for name, service in services.items():
+        assert "all" in service.get("profiles", []), f"{name} is not in profile all"
+    assert {profile for service in services.values() for profile in service["profiles"]} == PROFILES
+    for profile, core in PROFILE_CORE.items():
+        members = {name for name, service in services.items() if profile in service["profiles"]}
+        assert core <= members, f"profile {profile} lacks {core - members}"
+        assert members < set(services), f"profile {profile} is not smaller than all"
+
+
+def test_each_profile_holds_what_its_services_depend_on(services):
+    for profile in PROFILES:
+        members = {name for name, service in services.items() if profile in service["profiles"]}
+        for name in members:
+            missing = set(services[name].get("depends_on", {})) - members
+            assert not missing, f"profile {profile}: {name} depends on {missing}, outside the profile"
+
+
+def test_dependencies_wait_for_health_or_completion(services):
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        assert isinstance(depends_on, dict), f"{name}: depends_on needs conditions, not a list"
+        for target, rule in depends_on.items():
+            expected = "service_completed_successfully" if target in ONE_SHOT else "service_healthy"
+            assert rule.get("condition") == expected, f"{name} -> {target}: condition {expected}"
+    assert services["minio-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    for name in ("mlflow", "code-location", "acquisition"):
+        assert "minio-init" in services[name]["depends_on"], f"{name} must wait for the buckets"
+
+
+def test_long_running_services_have_healthchecks_and_restart_policies(services):
+    for name in LONG_RUNNING:
+        check = services[name].get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), f"{name}: healthcheck test form"
+        for key in ("interval", "timeout", "retries"):
+            assert key in check, f"{name}: healthcheck without {key}"
+        assert services[name].get("restart") in ("unless-stopped", "always"), f"{name}: restart policy"
+    for name in ONE_SHOT:
+        assert services[name].get("restart") == "no", f"{name} runs once: restart must be 'no'"
+
+
+def test_minio_init_creates_the_buckets(services):
+    script = "\n".join(services["minio-init"]["command"])
+    match = re.search(r"for bucket in ([\w ]+); do", script)
+    assert match, "minio-init creates buckets in a `for bucket in ...` loop"
+    assert set(match.group(1).split()) >= BUCKETS
+    assert "mc mb --ignore-existing" in script, "bucket creation must be idempotent"
+
+
+# --- ports and network ---------------------------------------------------------------------------
+
+
+def published_ports(service: dict[str, Any], env: dict[str, str]) -> dict[int, str]:
+    """container port -> host address, after substitution."""
+    ports = {}
+    for entry in service.get("ports", []):
+        assert isinstance(entry, str), "ports in the short form HOST_IP:HOST_PORT:CONTAINER_PORT"
+        host_ip, host_port, container_port = interpolate(entry, env).rsplit(":", 2)
+        assert host_port == container_port, f"{entry}: the documented port on both sides"
+        ports[int(container_port)] = host_ip
+    return ports
+
+
+@pytest.mark.parametrize("env_name", ["defaults", ".env.example"])
+def test_published_ports_bind_loopback_by_default(services, env_example, env_name):
+    env = {} if env_name == "defaults" else env_example
+    for name, service in services.items():
+        ports = published_ports(service, env)
+        assert set(ports) == PUBLISHED.get(name, set()), f"{name} publishes {sorted(ports)}"
+        for port, host_ip in ports.items():
+            assert host_ip == "127.0.0.1", f"{name}:{port} binds {host_ip or 'every interface'}"
+
+
+def test_http_healthchecks_probe_the_port_the_service_serves(services):
+    for name in ("mlflow", "dagster-webserver", "api"):
+        test = " ".join(services[name]["healthcheck"]["test"])
+        port = re.search(r"http://127\.0\.0\.1:(\d+)/", test)
+        assert port and {int(port.group(1))} == PUBLISHED[name], f"{name}: healthcheck port"
+    command = services["code-location"]["command"]
+    port = command[command.index("-p") + 1]
+    assert services["code-location"]["expose"] == [port]
+    check = services["code-location"]["healthcheck"]["test"]
+    assert check[check.index("-p") + 1] == port
+
+
+def test_run_containers_join_the_compose_network(compose, instance):
+    network = compose["networks"]["default"]["name"]
+    assert instance["run_launcher"]["config"]["network"] == network
+
+
+# --- environment and secrets ---------------------------------------------------------------------
+
+
+def test_services_get_the_variables_they_read(services):
+    for name, required in REQUIRED_ENV.items():
+        missing = required - set(environment(services[name]))
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_platform_reads_s3_and_postgres_from_the_environment(services, env_example, monkeypatch):
+    """The code location's environment, read by the project's own settings object."""
+    from crime_weather.settings import get_settings
+
+    env = {
+        key: interpolate(value, env_example) for key, value in environment(services["code-location"]).items()
+    }
+    assert env["CRIME_WEATHER_LANDING_URI"] == "s3://landing"
+    assert env["CRIME_WEATHER_WAREHOUSE_URI"] == "s3://data"
+    assert env["DAGSTER_POSTGRES_HOST"] == "postgres"
+    assert env["DAGSTER_CURRENT_IMAGE"] == interpolate(services["code-location"]["image"], env_example)
+    for name in list(os.environ):
+        if name.startswith("CRIME_WEATHER_"):
+            monkeypatch.delenv(name)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = get_settings()
+    assert settings.landing == "s3://landing" and settings.warehouse == "s3://data"
+    assert settings.s3_endpoint_url == "http://minio:9000"
+    assert settings.tracking_uri == "http://mlflow:5001"
+
+
+def test_api_listens_on_every_interface_and_needs_no_dagster_or_storage_secrets(services):
+    env = environment(services["api"])
+    assert env["CRIME_WEATHER_API_HOST"] == "0.0.0.0"
+    assert env["CRIME_WEATHER_API_PORT"] == "8800"
+    assert env["CRIME_WEATHER_MLFLOW_TRACKING_URI"] == "http://mlflow:5001"
+    leaked = {key for key in env if key.startswith(("AWS_", "DAGSTER_", "MINIO_", "POSTGRES_"))}
+    assert not leaked, f"the API gets models through the MLflow server only, not {leaked}"
+    assert "volumes" not in services["api"]
+
+
+def test_mlflow_stores_in_postgres_and_minio(services):
+    env = environment(services["mlflow"])
+    assert env["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://mlflow"
+    assert env["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert "mlflow:5001" in env["MLFLOW_SERVER_ALLOWED_HOSTS"], "other containers call it mlflow:5001"
+    script = (DOCKER / "mlflow-server.sh").read_text(encoding="utf-8")
+    assert "postgresql+psycopg2://" in script
+    assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false" in script and "--workers 1" in script
+
+
+def test_no_literal_secrets(services):
+    for name, service in services.items():
+        values = {**environment(service), **(service.get("build") or {}).get("args", {})}
+        for key, value in values.items():
+            if SECRET_NAME.search(key):
+                assert REQUIRED_REF.fullmatch(str(value)), (
+                    f"{name}.{key} must be exactly ${{VAR:?message}} from .env, not {value!r}"
+                )
+            assert not CREDENTIALS_IN_URL.search(str(value)), f"{name}.{key}: credentials in a URL"
+    assert "change-me" not in compose_text(), "placeholders belong in .env.example only"
+
+
+def test_env_example_lists_every_variable_compose_reads_and_nothing_else(env_example):
+    referenced = set(VAR_REF.findall(compose_text().replace("$$", "")))
+    names = {name for name, _, _ in referenced}
+    assert names == set(env_example), (
+        f"missing from .env.example: {sorted(names - set(env_example))}; "
+        f"unused: {sorted(set(env_example) - names)}"
+    )
+    for name, value in env_example.items():
+        if SECRET_NAME.search(name) or name == "MINIO_ROOT_USER":
+            assert value.startswith("change-me"), f".env.example {name} must be a change-me placeholder"
+
+
+def test_compose_substitutes_with_env_example_and_refuses_without_it(services, env_example):
+    for service in services.values():
+        for value in environment(service).values():
+            interpolate(value, env_example)  # raises KeyError on a missing required variable
+    with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
+        interpolate(environment(services["postgres"])["POSTGRES_PASSWORD"], {})
+
+
+def test_env_is_git_ignored_and_kept_out_of_images():
+    ignored = [line.strip() for line in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()]
+    assert ".env" in ignored or "/.env" in ignored
+    assert "!.env.example" in ignored or not any(
+        fnmatch.fnmatchcase(".env.example", line) for line in ignored if line and not line.startswith("#")
+    ), ".env.example must stay committed"
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for path in (
+        ".env",
+        ".venv/bin/python",
+        ".git/config",
+        ".data/landing/x.csv",
+        "crime_weather_tests/x.py",
+    ):
+        assert not docker_context_includes(path, patterns), f"{path} would be sent to the Docker build"
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def test_builds_use_the_dockerfiles_under_docker(services):
+    dagster_images = {
+        name: (service.get("image"), service.get("build"))
+        for name, service in services.items()
+        if "Dockerfile.dagster" in str(service.get("build"))
+    }
+    assert set(dagster_images) == DAGSTER_IMAGE_SERVICES
+    assert len({repr(value) for value in dagster_images.values()}) == 1, "one Dagster image, built alike"
+    assert services["api"]["build"]["dockerfile"] == "docker/Dockerfile.api"
+    for name, service in services.items():
+        build = service.get("build")
+        if build:
+            assert build["context"] == "."
+            assert build["dockerfile"].startswith("docker/") and (ROOT / build["dockerfile"]).is_file()
+            assert "CRIME_WEATHER_GIT_COMMIT" in build.get("args", {}), f"{name}: commit build arg"
+        else:
+            image = service["image"]
+            assert ":" in image and not image.endswith(":latest"), f"{name}: pin {image}"
+
+
+def test_postgres_init_script_is_mounted(services):
+    mounts = services["postgres"]["volumes"]
+    script = next(m for m in mounts if "docker-entrypoint-initdb.d" in m)
+    source = script.split(":")[0]
+    assert (ROOT / source).is_file()
+    text = (ROOT / source).read_text(encoding="utf-8")
+    for name in REQUIRED_ENV["postgres"] - {"POSTGRES_PASSWORD"}:
+        assert f"${name}" in text or f"${{{name}" in text, f"init script ignores {name}"
+
+
+@pytest.mark.parametrize(
+    ("name", "platform_extra"), [("Dockerfile.dagster", True), ("Dockerfile.api", False)]
+)
+def test_dockerfiles(name, platform_extra):
+    instructions = dockerfile(DOCKER / name)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    uv_version = re.search(r"^UV_VERSION\s*:?=\s*(\S+)", makefile, re.MULTILINE).group(1)
+
+    bases = [args.split()[0] for keyword, args in instructions if keyword == "FROM"]
+    assert bases and all(base == "python:3.11-slim" for base in bases), bases
+    args = {a.split("=")[0]: a.partition("=")[2] for k, a in instructions if k == "ARG"}
+    assert args.get("UV_VERSION") == uv_version, "uv pinned as in the Makefile"
+    assert any(k == "RUN" and '"uv==${UV_VERSION}"' in a for k, a in instructions)
+    syncs = [a for k, a in instructions if k == "RUN" and "uv sync" in a]
+    assert syncs and all("--frozen" in a and "--no-dev" in a for a in syncs)
+    assert "--all-extras" not in " ".join(syncs)
+    assert all(("--extra platform" in a) == platform_extra for a in syncs), "extras per image"
+
+    final = final_stage(instructions)
+    assert ("ARG", "CRIME_WEATHER_GIT_COMMIT=unknown") in final, "the commit ARG in the final stage"
+    assert any(k == "ENV" and "CRIME_WEATHER_GIT_COMMIT=${CRIME_WEATHER_GIT_COMMIT}" in a for k, a in final)
+    users = [a for k, a in final if k == "USER"]
+    assert users and users[-1] not in ("root", "0"), "images run as an unprivileged user"
+    healthchecks = [a for k, a in final if k == "HEALTHCHECK"]
+    assert healthchecks and "NONE" not in healthchecks[-1].split()
+    if platform_extra:
+        # DockerRunLauncher runs `dagster api execute_run ...` as the container's command.
+        assert not any(k == "ENTRYPOINT" for k, _ in final)
+        assert ("COPY", "docker/dagster.yaml /opt/dagster/dagster_home/dagster.yaml") in final
+        assert any(k == "ENV" and "DAGSTER_HOME=/opt/dagster/dagster_home" in a for k, a in final)
+
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for keyword, arguments in instructions:
+        if keyword == "COPY" and not arguments.startswith("--from"):
+            for source in arguments.split()[:-1]:
+                assert (ROOT / source).exists(), f"{name}: COPY {source} does not exist"
+                assert docker_context_includes(source, patterns), f".dockerignore drops {source}"
+
+
+def test_files_services_run_are_in_their_images(services):
+    copied = {
+        "Dockerfile.dagster": dockerfile(DOCKER / "Dockerfile.dagster"),
+        "Dockerfile.api": dockerfile(DOCKER / "Dockerfile.api"),
+    }
+    destinations: dict[str, set[str]] = {}
+    for image, instructions in copied.items():
+        for keyword, arguments in final_stage(instructions):
+            if keyword == "COPY" and not arguments.startswith("--from"):
+                *sources, target = arguments.split()
+                for source in sources:
+                    path = target + Path(source).name if target.endswith("/") else target
+                    destinations.setdefault(image, set()).add(path)
+    for name, service in services.items():
+        build = service.get("build")
+        if not build:
+            continue
+        image = Path(build["dockerfile"]).name
+        items = [*service.get("command", []), *service.get("healthcheck", {}).get("test", [])]
+        for word in (word for item in items for word in str(item).split()):
+            if word.startswith("/opt/") and "." in Path(word).name:
+                assert word in destinations[image], f"{name} uses {word}, which {image} does not copy"
+
+
+# --- the Dagster instance and workspace the images carry -----------------------------------------
+
+
+def test_dagster_instance_uses_postgres_and_the_docker_run_launcher(instance, services, monkeypatch):
+    from dagster._core.instance.config import dagster_instance_config
+
+    postgres = instance["storage"]["postgres"]["postgres_db"]
+    for key in ("hostname", "port", "username", "password", "db_name"):
+        assert set(postgres[key]) == {"env"}, f"storage.postgres.{key} comes from the environment"
+    launcher = instance["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == ("dagster_docker", "DockerRunLauncher")
+    assert instance["telemetry"]["enabled"] is False
+    embedded = load_yaml(ROOT / "dagster.yaml")
+    assert instance["run_coordinator"] == embedded["run_coordinator"], "same queue limits as make run"
+
+    # Run containers get exactly the code location's settings, taken from the daemon's environment.
+    env_vars = set(launcher["config"]["env_vars"])
+    assert env_vars == set(environment(services["code-location"])) - {"DAGSTER_CURRENT_IMAGE"}
+    assert env_vars <= set(environment(services["dagster-daemon"]))
+    assert env_vars >= PLATFORM_ENV
+
+    # Every {env: X} the instance reads is set on each Dagster process.
+    references = set(re.findall(r"\{env: (\w+)\}", (DOCKER / "dagster.yaml").read_text(encoding="utf-8")))
+    for name in ("code-location", "dagster-webserver", "dagster-daemon"):
+        assert references <= set(environment(services[name])), f"{name} lacks {references}"
+
+    # Dagster's own schema check, and each configurable class built from its config.
+    config, _ = dagster_instance_config(str(DOCKER))
+    examples = {"PORT": "5432", "URL": "http://minio:9000", "REGION": "us-east-1"}
+    for key in references:
+        monkeypatch.setenv(key, next((v for end, v in examples.items() if key.endswith(end)), "x"))
+    from dagster._serdes.config_class import ConfigurableClassData
+
+    for section in ("run_launcher", "run_coordinator", "compute_logs"):
+        entry = config[section]
+        built = ConfigurableClassData(
+            entry["module"], entry["class"], yaml.safe_dump(entry.get("config") or {})
+        ).rehydrate()
+        assert type(built).__name__ == entry["class"]
+    from dagster._config import process_config
+    from dagster_postgres import DagsterPostgresStorage
+
+    assert process_config(DagsterPostgresStorage.config_type(), instance["storage"]["postgres"]).success
+
+
+def test_workspace_points_at_the_code_location(services):
+    from dagster._core.workspace.config_schema import ensure_workspace_config
+
+    path = DOCKER / "workspace.yaml"
+    workspace = load_yaml(path)
+    ensure_workspace_config(workspace, str(path))
+    (entry,) = workspace["load_from"]
+    server = entry["grpc_server"]
+    assert server["host"] == "code-location" and server["host"] in services
+    command = services["code-location"]["command"]
+    assert str(server["port"]) == command[command.index("-p") + 1]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert server["location_name"] == pyproject["tool"]["dagster"]["code_location_name"]
+    assert command[command.index("-m") + 1] == pyproject["tool"]["dagster"]["module_name"]
+    for name in ("dagster-webserver", "dagster-daemon"):
+        assert "/opt/dagster/app/docker/workspace.yaml" in services[name]["command"]
+
+
+def test_the_root_files_stay_the_embedded_default():
+    (entry,) = load_yaml(ROOT / "workspace.yaml")["load_from"]
+    assert "python_module" in entry
+    embedded = load_yaml(ROOT / "dagster.yaml")
+    assert "storage" not in embedded and "run_launcher" not in embedded
+
+
+# --- Docker's own parser, when a CLI is on this machine ------------------------------------------
+
+
+def compose_cli() -> list[str] | None:
+    candidates = []
+    if shutil.which("docker"):
+        candidates.append(["docker", "compose"])
+    if shutil.which("docker-compose"):
+        candidates.append(["docker-compose"])
+    for command in candidates:
+        try:
+            probe = subprocess.run([*command, "version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if probe.returncode == 0 and "v2" in probe.stdout:
+            return command
+    return None
+
+
+def test_docker_compose_config_accepts_the_file():
+    command = compose_cli()
+    if command is None:
+        pytest.skip("no docker compose v2 CLI on this machine")
+    for profile in sorted(PROFILES):
+        arguments = ["--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE), "--profile", profile]
+        result = subprocess.run(
+            [*command, *arguments, "config", "--quiet"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert result.returncode == 0, result.stderr
