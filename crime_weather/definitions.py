@@ -27,6 +27,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             tracking_uri=settings.tracking_uri,
             registered_model=settings.registered_model,
             artifact_location=settings.artifact_location,
+            ui_url=settings.mlflow_ui_url,
         ),
         "training": TrainingPolicy(
             test_months=settings.test_months,

@@ -118,6 +118,7 @@ class MlflowTracking(dg.ConfigurableResource):
     experiment: str = "crime_weather"
     registered_model: str = "crime_weather"
     artifact_location: str | None = None
+    ui_url: str | None = None  # MLflow as a browser reaches it (in compose, not the service name)
 
     def client(self):
         import mlflow
@@ -145,15 +146,21 @@ class MlflowTracking(dg.ConfigurableResource):
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
             yield run
 
+    def _browser_root(self) -> str | None:
+        root = self.ui_url or (self.tracking_uri if self.tracking_uri.startswith("http") else None)
+        return root.rstrip("/") if root else None
+
     def run_url(self, run_id: str) -> str:
-        if self.tracking_uri.startswith("http"):
-            return f"{self.tracking_uri.rstrip('/')}/#/experiments/{self.experiment_id()}/runs/{run_id}"
-        return f"runs:/{run_id}"
+        root = self._browser_root()
+        return f"{root}/#/experiments/{self.experiment_id()}/runs/{run_id}" if root else f"runs:/{run_id}"
 
     def version_url(self, version: str) -> str:
-        if self.tracking_uri.startswith("http"):
-            return f"{self.tracking_uri.rstrip('/')}/#/models/{self.registered_model}/versions/{version}"
-        return f"models:/{self.registered_model}/{version}"
+        root = self._browser_root()
+        return (
+            f"{root}/#/models/{self.registered_model}/versions/{version}"
+            if root
+            else f"models:/{self.registered_model}/{version}"
+        )
 
 
 class TrainingPolicy(dg.ConfigurableResource):

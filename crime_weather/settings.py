@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI. Default: sqlite under <home>/mlflow."
     )
+    mlflow_ui_url: str | None = Field(
+        default=None,
+        description="MLflow as a browser reaches it, for links in Dagster (default: the tracking URI).",
+    )
     registered_model: str = "crime_weather"
     test_months: int = Field(default=6, ge=1)
     search_trials: int = Field(
