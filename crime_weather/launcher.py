@@ -36,6 +36,7 @@ class Service:
     ready_url: str
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    url: str = ""
 
     def start(self, logs: Path) -> None:
         out = open(logs / f"{self.name}.log", "ab")  # noqa: SIM115 - lives as long as the process
@@ -49,10 +50,12 @@ class Service:
         )
 
     def is_ready(self) -> bool:
+        """Answering at all: the API answers 503 on /health until a champion exists."""
         try:
-            return httpx.get(self.ready_url, timeout=2).status_code < 500
+            httpx.get(self.ready_url, timeout=2)
         except httpx.HTTPError:
             return False
+        return True
 
     def stop(self, grace: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -112,6 +115,7 @@ def services(settings: Settings, env: dict[str, str]) -> list[Service]:
             ],
             "http://127.0.0.1:5001/health",
             {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            url="http://127.0.0.1:5001",
         ),
         Service(
             "dagster",
@@ -127,14 +131,32 @@ def services(settings: Settings, env: dict[str, str]) -> list[Service]:
             ],
             "http://127.0.0.1:3000/server_info",
             env,
+            url="http://127.0.0.1:3000",
+        ),
+        Service(
+            "api",
+            [str(BIN / "python"), "-m", "serving"],
+            f"http://{settings.api_host}:{settings.api_port}/health",
+            env,
+            url=f"http://{settings.api_host}:{settings.api_port}",
         ),
     ]
+
+
+def champion_version(api: Service) -> str | None:
+    """The version the API serves, or None while it has no champion."""
+    try:
+        response = httpx.get(api.url + "/model", timeout=2)
+    except httpx.HTTPError:
+        return None
+    return str(response.json().get("version")) if response.status_code == 200 else None
 
 
 def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_settings()
     env = prepare_home(settings)
     os.environ.update(env)
@@ -167,11 +189,22 @@ def main() -> int:
                 logs / f"{service.name}.log",
             )
         pending = list(running)
+        api = next(service for service in running if service.name == "api")
+        served: str | None = None
         while not stopping:
             for service in list(pending):
                 if service.is_ready():
                     pending.remove(service)
-                    log.info("%s ready at %s", service.name, service.ready_url.rsplit("/", 1)[0])
+                    log.info("%s ready at %s", service.name, service.url)
+            if not pending and (version := champion_version(api)) != served:
+                served = version
+                if version:
+                    log.info(
+                        "champion v%s served: POST %s/predict (docs: %s/schema/swagger)",
+                        version,
+                        api.url,
+                        api.url,
+                    )
             crashed = [s for s in running if s.process.poll() is not None]
             if crashed:
                 log.error("%s exited (code %s): stopping", crashed[0].name, crashed[0].process.returncode)

@@ -70,6 +70,7 @@ def register_model(
     inputs = model_input(data)
     pipeline = build_pipeline({"max_iter": max_iter}, seed=seed).fit(inputs, data[TARGET])
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # log_model registers through the process-wide registry URI
     client = MlflowClient(uri, uri)
     experiment = client.get_experiment_by_name("crime_weather") or client.get_experiment(
         client.create_experiment(

@@ -72,12 +72,14 @@ def load_pipeline(tracking_uri: str, version: ModelVersion) -> Pipeline:
     import mlflow.artifacts
     import skops.io
 
+    # Resolved through an explicit client, never through MLflow's process-wide default URIs.
+    source = MlflowClient(tracking_uri, tracking_uri).get_model_version_download_uri(
+        version.name, version.version
+    )
     with tempfile.TemporaryDirectory() as folder:
         local = Path(
             mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{version.name}/{version.version}",
-                dst_path=folder,
-                tracking_uri=tracking_uri,
+                artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
             )
         )
         flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"].get("sklearn", {})

@@ -1,0 +1,165 @@
+"""Our API against `mlflow models serve` on the same champion, with wrk on loopback.
+
+Both serve `models:/crime_weather@champion` from one registry; each is loaded in turn (A B A B) with
+single-row predictions at 16 connections; then a batch of 1,000 rows is timed on our API and its
+resident memory read. Goals (issue 4): >= 10x mlflow's req/s with p99 <= 25 ms, a 1,000-row batch
+in <= 50 ms, RSS <= 400 MB.
+
+    .venv/bin/python benchmarks/serving.py [--seconds 15] [--rounds 2] [--max-iter 200]
+    CRIME_WEATHER_BENCH_TRACKING_URI=http://127.0.0.1:5001 .venv/bin/python benchmarks/serving.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from _api import (
+    ROW,
+    Load,
+    champion_registry,
+    model_call_costs,
+    post_script,
+    rss_mb,
+    start_api,
+    temp_folder,
+    wrk,
+)
+
+from crime_weather_tests.processes import BIN, Server, free_port, wait_http
+
+
+def start_mlflow_serve(uri: str, folder: Path) -> tuple[Server, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",  # its loader insists, though the model is skops
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",  # it execs `uvicorn`
+    }
+    command = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/crime_weather@champion",
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    server = Server(command, env, folder / "mlflow-serve.log").start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/ping", timeout=180)
+    except TimeoutError:
+        server.stop()
+        raise SystemExit(f"mlflow models serve did not start:\n{server.tail()}") from None
+    return server, url
+
+
+def batch_latency(url: str, rows: int, repeats: int) -> tuple[float, float]:
+    """(median, max) seconds of POST /predict/batch with `rows` distinct observations."""
+    observations = [
+        {**ROW, "comuna": 1 + i % 15, "date": f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}"} for i in range(rows)
+    ]
+    times = []
+    with httpx.Client(timeout=60) as client:
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            response = client.post(f"{url}/predict/batch", json={"observations": observations})
+            times.append(time.perf_counter() - start)
+            assert response.status_code == 200 and len(response.json()["predictions"]) == rows
+    times = times[1:]  # the first warms up
+    return statistics.median(times), max(times)
+
+
+def describe(name: str, loads: list[Load]) -> str:
+    rates = ", ".join(f"{load.rate:,.0f}" for load in loads)
+    return (
+        f"{name:<22} {statistics.mean(load.rate for load in loads):>9,.0f} req/s  "
+        f"p50 {statistics.median(load.p50_ms for load in loads):7.1f} ms  "
+        f"p99 {statistics.median(load.p99_ms for load in loads):7.1f} ms  "
+        f"errors {sum(load.errors for load in loads)}  (rounds: {rates})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=15, help="per round and server")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--max-iter", type=int, default=200, help="trees of the synthetic champion")
+    args = parser.parse_args()
+
+    uri, what = champion_registry(args.max_iter)
+    print(f"champion: {what}")
+    costs = model_call_costs(uri)
+    print(
+        "one model call: " + ", ".join(f"{rows} {seconds * 1000:.1f} ms" for rows, seconds in costs.items())
+    )
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before starting")
+
+    folder = temp_folder("crime-weather-serving-bench-")
+    api, api_url = start_api(uri, folder)
+    mlflow, mlflow_url = start_mlflow_serve(uri, folder)
+    try:
+        ours = httpx.post(f"{api_url}/predict", json=ROW).json()
+        theirs = httpx.post(f"{mlflow_url}/invocations", json={"dataframe_records": [ROW]}).json()
+        if ours["expected_robberies"] != theirs["predictions"][0]:
+            raise SystemExit(f"the servers disagree: {ours} vs {theirs}")
+        print(f"same answer from both: {ours['expected_robberies']:.6f} (model v{ours['model_version']})")
+
+        targets = {
+            "api (ours)": (f"{api_url}/predict", post_script(ROW)),
+            "mlflow models serve": (f"{mlflow_url}/invocations", post_script({"dataframe_records": [ROW]})),
+        }
+        for url, script in targets.values():  # warm both up
+            wrk(url, script, connections=args.connections, seconds=3)
+        results: dict[str, list[Load]] = {name: [] for name in targets}
+        for round_number in range(args.rounds):
+            for name, (url, script) in targets.items():  # A B A B
+                load = wrk(url, script, connections=args.connections, seconds=args.seconds)
+                results[name].append(load)
+                print(
+                    f"  round {round_number + 1} {name:<20} {load.rate:8,.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
+                    f"p99 {load.p99_ms:6.1f} ms  errors {load.errors}",
+                    flush=True,
+                )
+
+        batch_1k, batch_1k_max = batch_latency(api_url, 1000, repeats=20)
+        batch_10k, _ = batch_latency(api_url, 10_000, repeats=3)
+        rss, peak = rss_mb(api.pid)
+
+        ours_loads, theirs_loads = results["api (ours)"], results["mlflow models serve"]
+        ratio = statistics.mean(x.rate for x in ours_loads) / statistics.mean(x.rate for x in theirs_loads)
+        print(f"\nsingle predictions, {args.connections} connections, {args.rounds} x {args.seconds} s each:")
+        print(describe("api (ours)", ours_loads))
+        print(describe("mlflow models serve", theirs_loads))
+        print(f"throughput ratio: {ratio:.1f}x")
+        print(f"batch of 1,000 rows: median {batch_1k * 1000:.1f} ms (max {batch_1k_max * 1000:.1f} ms)")
+        print(f"batch of 10,000 rows: median {batch_10k * 1000:.1f} ms")
+        print(f"API resident memory: {rss:.0f} MB now, {peak:.0f} MB peak")
+        p99 = statistics.median(load.p99_ms for load in ours_loads)
+        goals = {
+            ">= 10x mlflow serve": ratio >= 10,
+            "p99 <= 25 ms": p99 <= 25,
+            "batch 1,000 <= 50 ms": batch_1k <= 0.050,
+            "RSS <= 400 MB": peak <= 400,
+        }
+        print("goals: " + ", ".join(f"{goal} {'met' if met else 'MISSED'}" for goal, met in goals.items()))
+        return 0
+    finally:
+        api.stop()
+        mlflow.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Fixtures for the API: a real sqlite MLflow registry with a champion, the app on a TestClient."""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from litestar.testing import TestClient
+
+from crime_weather.modeling.pipeline import model_input
+from crime_weather.names import WEATHER_BOUNDS
+from crime_weather.settings import Settings
+from crime_weather_tests.mlflow_helpers import register_model, tracking_uri
+from serving.app import Runtime, create_app
+from serving.model_store import ModelStore
+from serving.structs import Observation
+
+OBSERVATIONS = [
+    {"date": "2019-03-24", "comuna": 3, "temp_mean": 21.5, "precipitation_mm": 0.0},
+    {
+        "date": "2019-05-25",
+        "comuna": 1,
+        "temp_mean": 9.0,
+        "temp_min": 4.0,
+        "precipitation_mm": 12.5,
+    },  # holiday
+    {"date": "2019-07-09", "comuna": 15},  # holiday, no weather at all
+    {"date": "2020-01-02", "comuna": 8, "temp_mean": None, "humidity_pct": 80.0, "pressure_hpa": 1012.0},
+    {"date": "2018-11-30", "comuna": 12, "temp_mean": 27.0, "wind_speed_kmh": 30.0, "temp_max": 33.0},
+]
+
+
+def register(uri: str, **kwargs: object) -> str:
+    return register_model(uri, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real MLflow registry (sqlite) whose `crime_weather@champion` is version 1."""
+    uri = tracking_uri(tmp_path_factory.mktemp("registry"))
+    assert register(uri, seed=1) == "1"
+    return uri
+
+
+@pytest.fixture(scope="session")
+def champion_v1(registry: str) -> ModelStore:
+    """Version 1 loaded on its own, to compute what the API should answer."""
+    store = ModelStore(registry, "crime_weather")
+    assert store.refresh()
+    return store
+
+
+def expected(store: ModelStore, observations: list[dict]) -> list[float]:
+    """The champion's predictions for JSON observations, through training's own `model_input`."""
+    frame = model_input(pd.DataFrame(observations))
+    return [float(value) for value in store.champion.pipeline.predict(frame)]
+
+
+def settings_for(uri: str, home: Path, **overrides: object) -> Settings:
+    values = {"home": home, "mlflow_tracking_uri": uri, "api_poll_seconds": 3600.0, **overrides}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(registry: str, home: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(registry, home))) as test_client:
+        yield test_client
+
+
+def runtime_of(client: TestClient) -> Runtime:
+    return client.app.state.runtime
+
+
+def random_observations(count: int, seed: int = 0) -> list[Observation]:
+    """Valid observations over 2016-2024, all comunas, weather within bounds (30 % unknown)."""
+    rng = random.Random(seed)
+    observations = []
+    for _ in range(count):
+        weather = {
+            name: None if rng.random() < 0.3 else rng.uniform(low, high)
+            for name, (low, high) in WEATHER_BOUNDS.items()
+        }
+        day = datetime.date(2016, 1, 1) + datetime.timedelta(days=rng.randrange(3000))
+        observations.append(Observation(date=day, comuna=rng.randint(1, 15), **weather))
+    return observations

@@ -1,0 +1,143 @@
+"""Bad input: a 400 (or 413) JSON error naming the field and the reason, and the model never called."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from crime_weather.names import WEATHER_BOUNDS
+from crime_weather_tests.serving.conftest import runtime_of, settings_for
+from serving.app import create_app
+from serving.model_store import Champion
+
+GOOD = {"date": "2019-03-24", "comuna": 3}
+
+
+class Recorder:
+    """A stand-in model that records every frame it is asked about."""
+
+    def __init__(self) -> None:
+        self.frames: list[int] = []
+
+    def predict(self, frame):
+        self.frames.append(len(frame))
+        return [1.0] * len(frame)
+
+
+@pytest.fixture
+def model() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def guarded(registry: str, home: Path, model: Recorder) -> Iterator[TestClient]:
+    """The app with small limits; after each test the model must not have seen any input."""
+    settings = settings_for(registry, home, api_max_body_bytes=4096, api_max_batch=5)
+    with TestClient(create_app(settings)) as client:
+        store = runtime_of(client).store
+        store.champion = Champion(pipeline=model, info=store.champion.info)  # type: ignore[arg-type]
+        yield client
+    if not getattr(client, "valid_input_sent", False):
+        assert model.frames == [], "bad input reached the model"
+
+
+def _post(client: TestClient, path: str, body: bytes | dict) -> tuple[int, dict]:
+    if isinstance(body, dict):
+        response = client.post(path, json=body)
+    else:
+        response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.headers["content-type"].startswith("application/json")
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        ({**GOOD, "comuna": 99}, "comuna", "Expected `int` <= 15"),
+        ({**GOOD, "comuna": 0}, "comuna", "Expected `int` >= 1"),
+        ({**GOOD, "temp_mean": 80}, "temp_mean", "Expected `float` <= 50.0"),
+        ({**GOOD, "precipitation_mm": -1}, "precipitation_mm", "Expected `float` >= 0.0"),
+        ({**GOOD, "humidity_pct": 101}, "humidity_pct", "Expected `float` <= 100.0"),
+        ({**GOOD, "pressure_hpa": 10}, "pressure_hpa", "Expected `float` >= 850.0"),
+        ({**GOOD, "date": "2019-02-30"}, "date", "Invalid RFC3339 encoded date"),
+        ({**GOOD, "date": "2019-2-3"}, "date", "Invalid RFC3339 encoded date"),
+        ({**GOOD, "date": "24/03/2019"}, "date", "Invalid RFC3339 encoded date"),
+        ({**GOOD, "date": "1800-01-01"}, "date", "`date` must be from 1900-01-01 to 2100-12-31"),
+        ({**GOOD, "comuna": "3"}, "comuna", "Expected `int`, got `str`"),
+        ({**GOOD, "comuna": 3.5}, "comuna", "Expected an integer"),
+        ({**GOOD, "comuna": True}, "comuna", "Expected `int`, got `bool`"),
+        ({**GOOD, "comuna": None}, "comuna", "Expected `int`, got `null`"),
+        ({**GOOD, "temp_mean": "warm"}, "temp_mean", "Expected `float | null`, got `str`"),
+        ({**GOOD, "date": 20190324}, "date", "Expected `date`, got `int`"),
+        ({**GOOD, "wind": 3.0}, "wind", "Object contains unknown field `wind`"),
+        ({"comuna": 3}, "date", "Object missing required field `date`"),
+        (b"[1, 2]", None, "Expected `object`, got `array`"),
+        (b'{"date": "2019-03-24", "comuna": 3', None, "JSON is malformed: Input data was truncated"),
+        (
+            b'{"date": "2019-03-24", "comuna": 3, "temp_mean": NaN}',
+            None,
+            "JSON is malformed: invalid character",
+        ),
+        (b"", None, "empty body"),
+    ],
+)
+def test_bad_single_observation_is_a_400_naming_field_and_reason(guarded, body, field, reason):
+    status, error = _post(guarded, "/predict", body)
+    assert status == 400
+    assert error["status_code"] == 400 and error["field"] == field
+    assert error["reason"].startswith(reason), error
+    if field:
+        assert f"`{field}`" in error["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        ({"observations": []}, "observations", "Expected `array` of length >= 1"),
+        ({"observations": [GOOD, {**GOOD, "comuna": 16}]}, "observations[1].comuna", "Expected `int` <= 15"),
+        ({"observations": [{**GOOD, "date": "1899-12-31"}]}, "observations[0].date", "`date` must be from"),
+        ({"observations": [GOOD], "extra": 1}, "extra", "Object contains unknown field `extra`"),
+        ({"observations": GOOD}, "observations", "Expected `array`, got `object`"),
+        ({}, "observations", "Object missing required field `observations`"),
+        (b"", None, "empty body"),
+    ],
+)
+def test_bad_batch_is_a_400_naming_field_and_reason(guarded, body, field, reason):
+    status, error = _post(guarded, "/predict/batch", body)
+    assert status == 400
+    assert error["field"] == field and error["reason"].startswith(reason), error
+
+
+@pytest.mark.parametrize("name", sorted(WEATHER_BOUNDS))
+def test_weather_bounds_are_the_ones_of_names_py(guarded, name):
+    low, high = WEATHER_BOUNDS[name]
+    for value in (low - 0.01, high + 0.01):
+        status, error = _post(guarded, "/predict", {**GOOD, name: value})
+        assert (status, error["field"]) == (400, name)
+    schema = guarded.get("/schema/openapi.json").json()["components"]["schemas"]["Observation"]
+    assert (schema["properties"][name]["minimum"], schema["properties"][name]["maximum"]) == (low, high)
+
+
+def test_an_oversized_body_is_refused_with_the_limit(guarded):
+    padding = " " * 5000
+    status, error = _post(guarded, "/predict", f'{{"date": "2019-03-24", "comuna": 3{padding}}}'.encode())
+    assert status == 413
+    assert error["detail"] == "request body is larger than the limit of 4096 bytes"
+
+
+def test_an_oversized_batch_is_refused_with_the_limit(guarded):
+    status, error = _post(guarded, "/predict/batch", {"observations": [GOOD] * 6})
+    assert status == 413
+    assert error["field"] == "observations"
+    assert error["reason"] == "6 observations; a batch holds at most 5"
+
+
+def test_valid_input_does_reach_the_recording_model(guarded, model):
+    # The recorder is wired: valid input reaches it (so an empty record above means bad input stopped).
+    guarded.valid_input_sent = True
+    assert guarded.post("/predict/batch", json={"observations": [GOOD, GOOD]}).status_code == 200
+    assert guarded.post("/predict", json=GOOD).json() == {"expected_robberies": 1.0, "model_version": "1"}
+    assert model.frames == [2, 1]

@@ -1,0 +1,143 @@
+"""The API's request and response shapes (DESIGN.md §4), as msgspec structs with their constraints.
+
+Field names and weather bounds come from `crime_weather.names`, so the API, the model and the
+warehouse never disagree about what a field is called or which values are physically possible.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from crime_weather.names import COMUNAS, WEATHER_BOUNDS
+
+# Dates the calendar features are defined for; also stated in the schema as a year pattern so that
+# clients (and schemathesis) know the range.
+FIRST_DATE: Final = datetime.date(1900, 1, 1)
+LAST_DATE: Final = datetime.date(2100, 12, 31)
+_YEARS: Final = r"^(19\d\d|20\d\d|2100)-"
+
+Date = Annotated[
+    datetime.date,
+    Meta(
+        description=f"Day of the observation, YYYY-MM-DD, from {FIRST_DATE} to {LAST_DATE}.",
+        examples=["2019-03-24"],
+        extra_json_schema={"extra": {"pattern": _YEARS}},
+    ),
+]
+# An integer as JSON Schema means it (3 and 3.0 alike, not 3.5 or "3"): msgspec's strict `int` would
+# refuse 3.0, so the field decodes as an integral float and __post_init__ stores it as an int.
+Comuna = Annotated[
+    float,
+    Meta(
+        ge=COMUNAS[0],
+        le=COMUNAS[-1],
+        multiple_of=1,
+        description="Comuna of Buenos Aires, 1..15.",
+        examples=[3],
+        extra_json_schema={"extra": {"type": "integer", "multiple_of": None}},
+    ),
+]
+INTEGER_FIELDS: Final = frozenset({"comuna"})
+
+
+def _weather(name: str, unit: str) -> Any:
+    low, high = WEATHER_BOUNDS[name]
+    return Annotated[
+        float,
+        Meta(
+            ge=low,
+            le=high,
+            description=f"{unit}, {low}..{high}; null or absent: unknown.",
+            # Litestar's schema generator drops a bound of 0; stating both keeps the schema exact.
+            extra_json_schema={"extra": {"minimum": low, "maximum": high}},
+        ),
+    ]
+
+
+TempMean = _weather("temp_mean", "Mean temperature, °C")
+TempMin = _weather("temp_min", "Minimum temperature, °C")
+TempMax = _weather("temp_max", "Maximum temperature, °C")
+Precipitation = _weather("precipitation_mm", "Precipitation, mm")
+Humidity = _weather("humidity_pct", "Relative humidity, %")
+Wind = _weather("wind_speed_kmh", "Wind speed, km/h")
+Pressure = _weather("pressure_hpa", "Pressure, hPa")
+
+
+class Observation(Struct, forbid_unknown_fields=True, frozen=True):
+    """One (date, comuna) and that day's weather: the raw inputs the model takes."""
+
+    date: Date
+    comuna: Comuna
+    temp_mean: TempMean | None = None
+    temp_min: TempMin | None = None
+    temp_max: TempMax | None = None
+    precipitation_mm: Precipitation | None = None
+    humidity_pct: Humidity | None = None
+    wind_speed_kmh: Wind | None = None
+    pressure_hpa: Pressure | None = None
+
+    def __post_init__(self) -> None:
+        # msgspec has no range constraint for dates; the message names the field like its own do.
+        if not FIRST_DATE <= self.date <= LAST_DATE:
+            raise ValueError(f"`date` must be from {FIRST_DATE} to {LAST_DATE}")
+        msgspec.structs.force_setattr(self, "comuna", int(self.comuna))
+
+
+class BatchRequest(Struct, forbid_unknown_fields=True, frozen=True):
+    """Many observations predicted in one model call; the app bounds their number (api_max_batch)."""
+
+    observations: Annotated[
+        list[Observation],
+        Meta(
+            min_length=1, description="At most CRIME_WEATHER_API_MAX_BATCH (default 10,000); more is a 413."
+        ),
+    ]
+
+
+class Prediction(Struct):
+    expected_robberies: Annotated[float, Meta(ge=0, description="Expected number of robberies that day.")]
+    model_version: Annotated[str, Meta(description="Registered version of the model that answered.")]
+
+
+class RowPrediction(Struct):
+    expected_robberies: Annotated[float, Meta(ge=0)]
+
+
+class BatchPrediction(Struct):
+    predictions: Annotated[list[RowPrediction], Meta(description="One per observation, in request order.")]
+    model_version: str
+
+
+class ModelInfo(Struct):
+    """The champion and its lineage: back to the MLflow run, the Dagster run and the months it saw."""
+
+    version: str
+    run_id: str
+    promoted_at: str | None
+    metrics: Annotated[dict[str, float | None], Meta(description="The run's metrics; null if not finite.")]
+    trained_months: list[str]
+    dagster_run_id: str | None
+
+
+class Health(Struct):
+    """Ready once a champion is loaded; the registry's state is reported, not required."""
+
+    status: Literal["ready", "unavailable"]
+    reason: str | None
+    model_version: str | None
+    registry_reachable: Annotated[bool | None, Meta(description="null before the first contact.")]
+    registry_error: str | None = None
+    registry_checked_at: datetime.datetime | None = None
+
+
+class ErrorBody(Struct):
+    """Every refusal: the HTTP status, a sentence, and the field at fault with the reason."""
+
+    status_code: int
+    detail: str
+    field: str | None = None
+    reason: str | None = None
