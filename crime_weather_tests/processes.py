@@ -89,16 +89,24 @@ class Server:
         )
 
 
-def mlflow_server(folder: Path, port: int) -> Server:
-    """`mlflow server` on 127.0.0.1:port, sqlite backend and artifacts under `folder`."""
+def mlflow_server(
+    folder: Path,
+    port: int,
+    *,
+    backend_uri: str | None = None,
+    artifacts_destination: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Server:
+    """`mlflow server` on 127.0.0.1:port; by default a sqlite backend and artifacts under `folder`
+    (the compose topology passes PostgreSQL and an s3:// destination)."""
     folder.mkdir(parents=True, exist_ok=True)
     command = [
         str(BIN / "mlflow"),
         "server",
         "--backend-store-uri",
-        f"sqlite:///{folder / 'mlflow.db'}",
+        backend_uri or f"sqlite:///{folder / 'mlflow.db'}",
         "--artifacts-destination",
-        str(folder / "artifacts"),
+        artifacts_destination or str(folder / "artifacts"),
         "--host",
         "127.0.0.1",
         "--port",
@@ -106,7 +114,7 @@ def mlflow_server(folder: Path, port: int) -> Server:
         "--workers",
         "1",
     ]
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env = {**(env or os.environ), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     return Server(command, env, folder / "mlflow-server.log")
 
 
