@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 UV := $(PYTHON) -m uv
 VENV := .venv
 
-.PHONY: run test install lint format audit bench-ingest bench-train clean
+.PHONY: run test install lint format audit retrain bench-ingest bench-train bench-run bench-serving bench-soak clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -45,6 +45,20 @@ bench-ingest: install
 
 bench-train: install
 	$(VENV)/bin/python benchmarks/train.py
+
+bench-run: install
+	$(VENV)/bin/python benchmarks/make_run.py
+
+bench-serving: install
+	$(VENV)/bin/python benchmarks/serving.py
+
+bench-soak: install
+	$(VENV)/bin/python benchmarks/soak.py
+
+# Force a retrain: materialize split -> challenger -> champion now (the platform need not be running).
+retrain: install
+	DAGSTER_HOME=$${CRIME_WEATHER_HOME:-$(CURDIR)/.data}/dagster $(VENV)/bin/dagster asset materialize \
+		-m crime_weather.definitions --select train_test_split,challenger_model,champion_model
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

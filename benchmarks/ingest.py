@@ -1,7 +1,7 @@
 """Ingest speed and memory: parse + validate + build features over every shared file, in process.
 
 Prints crime rows/s, wall time and peak RSS. With --make-run it also times a full `make run` (embedded
-default, the shared folder as mirror) from start to every month materialized.
+default, the shared folder as mirror) from start to every month materialized (benchmarks/make_run.py).
 
     .venv/bin/python benchmarks/ingest.py [--data ../shared/data/raw] [--make-run]
 """
@@ -11,10 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -106,46 +103,6 @@ def report(data: Path, repeats: int) -> None:
     print(f"peak RSS: {_peak_rss_mb():,.0f} MB (goal < 1,024)")
 
 
-def make_run(data: Path, timeout: float = 600) -> None:
-    """`make run` in a fresh home with the shared mirror, until every month is materialized."""
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "CRIME_WEATHER_HOME": home, "CRIME_WEATHER_SOURCE": str(data)}
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            ["make", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            expected = None
-            while time.perf_counter() - started < timeout:
-                landing = Path(home, "landing")
-                if expected is None and landing.is_dir() and any(landing.iterdir()):
-                    expected = _expected_months(landing)
-                done = len(list(Path(home, "warehouse", "daily_features").glob("*.parquet")))
-                if expected and done >= expected:
-                    print(
-                        f"make run: all {expected} months materialized {time.perf_counter() - started:.0f} s after start (goal < 180 s)"
-                    )
-                    return
-                time.sleep(1)
-            print(f"make run: not every month materialized after {timeout:.0f} s")
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
-
-
-def _expected_months(landing: Path) -> int:
-    from crime_weather.sources.catalog import crime_winners, describe
-    from crime_weather.storage import LocalStore
-
-    store = LocalStore(landing)
-    return len(crime_winners(describe(info, store.read(info.key)) for info in store.list()))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -156,7 +113,11 @@ def main() -> None:
     args = parser.parse_args()
     report(args.data, args.repeats)
     if args.make_run:
-        make_run(args.data)
+        from make_run import measure
+        from make_run import report as report_make_run
+
+        figures = measure(args.data, timeout=600, until_champion=False)
+        report_make_run({"months": figures["months"]}, timeout=600)
 
 
 if __name__ == "__main__":

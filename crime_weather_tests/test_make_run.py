@@ -1,0 +1,117 @@
+"""`make run`, as a user runs it: a fresh home, the shared data as mirror, nothing clicked.
+
+It must end with the API serving a champion, Dagster's GraphQL showing the lineage from the raw
+assets to champion_model, and SIGTERM stopping every process it started.
+"""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crime_weather_tests.platform import wait_for
+from crime_weather_tests.processes import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
+
+LINEAGE = {
+    "daily_features": {"raw_crime", "raw_weather"},
+    "train_test_split": {"daily_features"},
+    "challenger_model": {"train_test_split"},
+    "champion_model": {"challenger_model", "train_test_split"},
+}
+
+
+def processes_of(home: Path) -> list[int]:
+    """Every live process started with this CRIME_WEATHER_HOME (all of make run's children inherit it)."""
+    marker = f"CRIME_WEATHER_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:  # gone, or not ours to read
+                continue
+    return found
+
+
+def _graphql(query: str) -> dict:
+    response = httpx.post("http://127.0.0.1:3000/graphql", json={"query": query}, timeout=30)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+@pytest.fixture(scope="module")
+def platform(shared_raw, tmp_path_factory):
+    home = tmp_path_factory.mktemp("make-run-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRIME_WEATHER_", "MLFLOW_", "DAGSTER_"))}
+    env.update(
+        CRIME_WEATHER_HOME=str(home), CRIME_WEATHER_SOURCE=str(shared_raw), CRIME_WEATHER_SEARCH_TRIALS="4"
+    )
+    log = (home.parent / "make-run.log").open("wb")
+    make = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield home, make
+    finally:
+        if make.poll() is None:
+            make.send_signal(signal.SIGTERM)
+            make.wait(timeout=60)
+        for pid in processes_of(home):  # never leave anything behind, even when a test failed
+            os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
+def test_make_run_serves_a_champion_trained_on_the_shared_data(platform):
+    home, make = platform
+    deadline, model = time.monotonic() + 600, None
+    while model is None and time.monotonic() < deadline:
+        assert make.poll() is None, f"make run exited with {make.returncode}"
+        try:
+            response = httpx.get("http://127.0.0.1:8800/model", timeout=5)
+            model = response.json() if response.status_code == 200 else None
+        except httpx.HTTPError:
+            pass
+        time.sleep(3)
+    assert model, "make run: no champion served within 10 minutes"
+    assert model["version"] and model["dagster_run_id"]
+    assert model["trained_months"][0] == "2016-01" and len(model["trained_months"]) == 44
+    assert len(list((home / "warehouse" / "daily_features").glob("*.parquet"))) == 50
+    prediction = httpx.post(
+        "http://127.0.0.1:8800/predict", json={"date": "2020-03-02", "comuna": 1}, timeout=10
+    ).json()
+    assert prediction["expected_robberies"] > 0 and prediction["model_version"] == model["version"]
+    assert (
+        home / "landing" / "caba_robos_2017_2020feb_rafzamb.csv.gz"
+    ).exists()  # acquisition from the mirror
+
+
+def test_graphql_shows_the_lineage_from_raw_files_to_the_champion(platform):
+    nodes = _graphql("{ assetNodes { assetKey { path } dependencyKeys { path } } }")["assetNodes"]
+    graph = {
+        "/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]} for n in nodes
+    }
+    for asset, upstream in LINEAGE.items():
+        assert graph[asset] == upstream
+    assert graph["raw_crime"] == {"landing_crime_files"} and graph["raw_weather"] == {"landing_weather_files"}
+    materialized = _graphql(
+        '{ assetOrError(assetKey: {path: ["champion_model"]}) { ... on Asset { assetMaterializations(limit: 1) { runId } } } }'
+    )
+    assert materialized["assetOrError"]["assetMaterializations"]
+
+
+def test_sigterm_stops_every_process_it_started(platform):
+    home, make = platform
+    started = processes_of(home)
+    assert len(started) >= 6  # make, the launcher, MLflow, dagster dev and its children, the API
+    make.send_signal(signal.SIGTERM)
+    assert make.wait(timeout=90) is not None
+    wait_for(lambda: not processes_of(home), timeout=30, what="every process of make run gone", every=1)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get("http://127.0.0.1:8800/health", timeout=2)
+    time.sleep(0.5)
+    assert processes_of(home) == []
