@@ -55,9 +55,12 @@ bench-serving: install
 bench-soak: install
 	$(VENV)/bin/python benchmarks/soak.py
 
-# Force a retrain: materialize split -> challenger -> champion now (the platform need not be running).
+# Force a retrain now, with `make run` running: split -> challenger -> champion, recorded in the same
+# Dagster instance (the UI shows the run) and MLflow server.
 retrain: install
-	DAGSTER_HOME=$${CRIME_WEATHER_HOME:-$(CURDIR)/.data}/dagster $(VENV)/bin/dagster asset materialize \
+	DAGSTER_HOME=$$(realpath -m $${CRIME_WEATHER_HOME:-.data})/dagster \
+	CRIME_WEATHER_MLFLOW_TRACKING_URI=$${CRIME_WEATHER_MLFLOW_TRACKING_URI:-http://127.0.0.1:5001} \
+	$(VENV)/bin/dagster asset materialize \
 		-m crime_weather.definitions --select train_test_split,challenger_model,champion_model
 
 clean:
