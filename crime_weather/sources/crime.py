@@ -110,7 +110,7 @@ LAYOUTS: tuple[CrimeLayout, ...] = (
         name="delitos_current",
         required=frozenset(
             {
-                "id-mapa",
+                "id_mapa",
                 "fecha",
                 "franja",
                 "tipo",
@@ -122,7 +122,7 @@ LAYOUTS: tuple[CrimeLayout, ...] = (
                 "cantidad",
             }
         ),
-        event_id=("id-mapa",),
+        event_id=("id_mapa",),
         date="fecha",
         hour=("franja",),
         crime_type="tipo",
@@ -178,7 +178,7 @@ def expected_layouts() -> str:
 
 def is_crime_header(columns: tuple[str, ...] | list[str]) -> bool:
     """Looks like a crime file (so a missing column is an error, not another kind of file)."""
-    return bool({"tipo_delito", "tipo", "id_mapa", "id-mapa"} & set(columns)) and "fecha" in columns
+    return bool({"tipo_delito", "tipo", "id_mapa"} & set(columns)) and "fecha" in columns
 
 
 @dataclass

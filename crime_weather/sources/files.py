@@ -100,7 +100,13 @@ class RawFile:
 
 
 def normalise_column(name: str) -> str:
-    return name.strip().strip("\ufeff").strip().strip('"').strip("'").strip().lower()
+    """Lower case, no accents, '-' as '_': releases spell the same column `id-mapa` or `id_mapa`,
+    `anio` or `año`."""
+    import unicodedata
+
+    name = name.strip().strip("\ufeff").strip().strip('"').strip("'").strip().lower()
+    name = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return name.replace("-", "_")
 
 
 def decompress(data: bytes, name: str) -> bytes:

@@ -120,3 +120,9 @@ def test_detect_layout_prefers_the_most_specific_match():
     merged = [*builders.release_2017_2019().columns, "id_mapa", "franja"]
     assert detect_layout(merged).name == "robos_2017_2020_merge"
     assert detect_layout(["fecha", "tipo"]) is None
+
+
+def test_header_spellings_of_the_same_release_are_one_layout():
+    frame = builders.release_current().rename(columns={"id-mapa": "id_mapa", "anio": "año", "tipo": "Tipo"})
+    parsed = parse_crime(open_raw(builders.to_csv(frame), "delitos_2021.csv"), today=TODAY)
+    assert parsed.layout == "delitos_current" and parsed.events["event_id"].tolist()[0] == "RH-0"
