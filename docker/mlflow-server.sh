@@ -9,7 +9,10 @@
 # Environment: MLFLOW_POSTGRES_USER, MLFLOW_POSTGRES_PASSWORD, MLFLOW_POSTGRES_DB,
 # MLFLOW_POSTGRES_HOST (default postgres), MLFLOW_POSTGRES_PORT (default 5432),
 # MLFLOW_ARTIFACTS_DESTINATION (default s3://mlflow), MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
-# AWS_SECRET_ACCESS_KEY, MLFLOW_SERVER_ALLOWED_HOSTS (MLflow reads it as --allowed-hosts).
+# AWS_SECRET_ACCESS_KEY, MLFLOW_SERVER_ALLOWED_HOSTS (MLflow reads it as --allowed-hosts),
+# MLFLOW_LISTEN_HOST (default 0.0.0.0) and MLFLOW_LISTEN_PORT (default 5001; the topology test runs
+# this script on a free loopback port). Not MLflow's own MLFLOW_HOST/MLFLOW_PORT: Kubernetes sets
+# MLFLOW_PORT=tcp://... in every pod of a namespace that has a service named mlflow.
 set -eu
 
 MLFLOW_BACKEND_STORE_URI="$(python - <<'EOF'
@@ -32,6 +35,6 @@ export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
 
 exec mlflow server \
     --artifacts-destination "${MLFLOW_ARTIFACTS_DESTINATION:-s3://mlflow}" \
-    --host 0.0.0.0 \
-    --port 5001 \
+    --host "${MLFLOW_LISTEN_HOST:-0.0.0.0}" \
+    --port "${MLFLOW_LISTEN_PORT:-5001}" \
     --workers 1
