@@ -22,6 +22,7 @@ run: install
 test: install
 	$(VENV)/bin/python -m crime_weather_tests.system_deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(MAKE) --no-print-directory audit
 	$(VENV)/bin/python -m pytest
 

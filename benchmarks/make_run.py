@@ -20,6 +20,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from crime_weather_tests.processes import clean_environment  # noqa: E402
+
 
 def expected_months(landing: Path) -> int:
     from crime_weather.sources.catalog import crime_winners, describe
@@ -41,9 +43,7 @@ def measure(data: Path, timeout: float, until_champion: bool = True) -> dict[str
     """Seconds from `make run` to every month materialized and to a champion served."""
     figures: dict[str, float | None] = {"months": None, "champion": None}
     with tempfile.TemporaryDirectory() as home:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("CRIME_WEATHER_", "MLFLOW_", "DAGSTER_"))
-        }
+        env = clean_environment()
         env.update(CRIME_WEATHER_HOME=home, CRIME_WEATHER_SOURCE=str(data))
         started = time.perf_counter()
         make = subprocess.Popen(

@@ -4,13 +4,16 @@ Pure logic, so the sensor stays thin and every rule here is tested without Dagst
 - a crime file is run for the months it wins (it is the most recently landed file covering them);
 - a weather file is run for the known months it covers that no crime run already refreshes;
 - a removed crime file hands its months to the next newest file that covers them;
-- unreadable files are reported, never retried until they change.
+- unreadable files are reported, never retried until they change;
+- a weather change skips months whose crime data was refused: they are rebuilt, weather included,
+  when a corrected crime file lands.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 from crime_weather.sources.catalog import CRIME, REJECTED, SKIPPED, WEATHER, LandingFile, crime_winners
@@ -62,9 +65,15 @@ def _digest(parts: list[str]) -> str:
 
 
 def plan_ingest(
-    previous: list[LandingFile], current: list[LandingFile], known_months: list[str]
+    previous: list[LandingFile],
+    current: list[LandingFile],
+    known_months: list[str],
+    refused_months: Collection[str] = (),
 ) -> IngestPlan:
-    """Compare the landing zone with what the sensor saw last time."""
+    """Compare the landing zone with what the sensor saw last time.
+
+    `refused_months`: months whose crime data failed its check; weather runs leave them out.
+    """
     seen = {(file.key, file.version) for file in previous}
     current_keys = {file.key for file in current}
     plan = IngestPlan(
@@ -110,7 +119,7 @@ def plan_ingest(
     weather_changes = [file for file in plan.changed if file.kind == WEATHER]
     removed_weather = [file for file in previous if file.key in plan.removed and file.kind == WEATHER]
     touched = {month for file in [*weather_changes, *removed_weather] for month in file.months}
-    weather_months = tuple(sorted((touched & months_known) - refreshed))
+    weather_months = tuple(sorted((touched & months_known) - refreshed - set(refused_months)))
     if weather_months:
         keys = [file.run_key for file in weather_changes] + [f"-{file.run_key}" for file in removed_weather]
         names = ", ".join(file.key for file in [*weather_changes, *removed_weather])

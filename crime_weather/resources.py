@@ -140,11 +140,43 @@ class MlflowTracking(dg.ConfigurableResource):
         """A parent MLflow run tagged with the Dagster run; ended FAILED if the body raises."""
         import mlflow
 
-        experiment_id = self.experiment_id()
-        mlflow.set_experiment(experiment_id=experiment_id)  # nested runs follow the active experiment
-        tags = {"dagster_run_id": context.run.run_id, "dagster_asset": context.asset_key.to_user_string()}
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
-            yield run
+        with self.explain_outage():
+            experiment_id = self.experiment_id()
+            mlflow.set_experiment(experiment_id=experiment_id)  # nested runs follow the active experiment
+            tags = {"dagster_run_id": context.run.run_id, "dagster_asset": context.asset_key.to_user_string()}
+            with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+                yield run
+
+    def unreachable(self) -> str | None:
+        """Why the tracking server cannot be reached, or None when it answers (or is not a server)."""
+        if not self.tracking_uri.startswith(("http://", "https://")):
+            return None
+        import httpx
+
+        try:
+            httpx.get(f"{self.tracking_uri.rstrip('/')}/health", timeout=5)
+        except httpx.HTTPError as error:
+            return f"{type(error).__name__}: {error}"
+        return None
+
+    @contextmanager
+    def explain_outage(self) -> Iterator[None]:
+        """An error raised while MLflow is down becomes a failure that says so (MLflow's own error,
+        after its client's retries, is a long HTTP stack trace)."""
+        try:
+            yield
+        except dg.Failure:
+            raise
+        except Exception as error:
+            reason = self.unreachable()
+            if reason is None:
+                raise
+            raise dg.Failure(
+                description=f"MLflow at {self.tracking_uri} cannot be reached ({reason}). The model "
+                "registry did not change: the champion stays. The retrain runs again with the next "
+                "new data, or now with `make retrain` once MLflow is back.",
+                metadata={"tracking_uri": self.tracking_uri, "error": f"{type(error).__name__}: {error}"},
+            ) from error
 
     def _browser_root(self) -> str | None:
         root = self.ui_url or (self.tracking_uri if self.tracking_uri.startswith("http") else None)

@@ -21,7 +21,15 @@ from typing import Any, TypeVar
 
 import httpx
 
-from crime_weather_tests.processes import BIN, ROOT, Server, free_port, mlflow_server, wait_http
+from crime_weather_tests.processes import (
+    BIN,
+    ROOT,
+    Server,
+    clean_environment,
+    free_port,
+    mlflow_server,
+    wait_http,
+)
 
 T = TypeVar("T")
 
@@ -113,9 +121,7 @@ class Platform:
         self.mlflow_port, self.api_port, self.web_port = free_port(), free_port(), free_port()
         self.tracking_uri = f"http://127.0.0.1:{self.mlflow_port}"
         self.api_url = f"http://127.0.0.1:{self.api_port}"
-        base = {
-            k: v for k, v in os.environ.items() if not k.startswith(("CRIME_WEATHER_", "MLFLOW_", "DAGSTER_"))
-        }
+        base = clean_environment()
         self.env = {
             **base,
             **FAST,

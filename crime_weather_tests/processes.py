@@ -21,6 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+SETTING_PREFIXES = ("CRIME_WEATHER_", "MLFLOW_", "DAGSTER_")
+
+
+def clean_environment(prefixes: tuple[str, ...] = SETTING_PREFIXES) -> dict[str, str]:
+    """os.environ without the platform's settings, so a child process sees only what we give it
+    (nothing from the caller's shell, e.g. a DAGSTER_HOME or a tracking URI of the real platform)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(prefixes)}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -120,11 +129,7 @@ def mlflow_server(
 
 def api_server(tracking_uri: str, port: int, log: Path, **settings: str) -> Server:
     """`python -m serving` on 127.0.0.1:port following the champion of `tracking_uri`."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("CRIME_WEATHER_", "MLFLOW_"))  # nothing from the caller's shell
-    }
+    env = clean_environment(("CRIME_WEATHER_", "MLFLOW_"))
     env.update(
         CRIME_WEATHER_HOME=str(log.parent),
         CRIME_WEATHER_MLFLOW_TRACKING_URI=tracking_uri,

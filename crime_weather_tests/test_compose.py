@@ -594,7 +594,9 @@ def test_the_root_files_stay_the_embedded_default():
     (entry,) = load_yaml(ROOT / "workspace.yaml")["load_from"]
     assert "python_module" in entry
     embedded = load_yaml(ROOT / "dagster.yaml")
-    assert "storage" not in embedded and "run_launcher" not in embedded
+    assert "storage" not in embedded, "SQLite under DAGSTER_HOME"
+    launcher = embedded["run_launcher"]  # runs are local subprocesses, not containers
+    assert (launcher["module"], launcher["class"]) == ("crime_weather.run_launcher", "LocalRunLauncher")
 
 
 # --- Docker's own parser, when a CLI is on this machine ------------------------------------------

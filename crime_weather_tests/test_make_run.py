@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from crime_weather_tests.platform import wait_for
-from crime_weather_tests.processes import ROOT
+from crime_weather_tests.processes import ROOT, clean_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
@@ -49,7 +49,7 @@ def _graphql(query: str) -> dict:
 @pytest.fixture(scope="module")
 def platform(shared_raw, tmp_path_factory):
     home = tmp_path_factory.mktemp("make-run-home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRIME_WEATHER_", "MLFLOW_", "DAGSTER_"))}
+    env = clean_environment()
     env.update(
         CRIME_WEATHER_HOME=str(home), CRIME_WEATHER_SOURCE=str(shared_raw), CRIME_WEATHER_SEARCH_TRIALS="4"
     )

@@ -62,9 +62,18 @@ def main() -> int:
             "lineage.png",
         )
         partition = sys.argv[1] if len(sys.argv) > 1 else "2019-05"
-        shoot(page, f"{UI}/assets/daily_features?view=partitions&partition={partition}", "robberies", "materialization.png")
         shoot(
-            page, f"{UI}/assets/challenger_model?view=events", "permutation_importance", "challenger.png", "[Show Markdown]"
+            page,
+            f"{UI}/assets/daily_features?view=partitions&partition={partition}",
+            "robberies",
+            "materialization.png",
+        )
+        shoot(
+            page,
+            f"{UI}/assets/challenger_model?view=events",
+            "permutation_importance",
+            "challenger.png",
+            "[Show Markdown]",
         )
         browser.close()
     return 0

@@ -6,7 +6,7 @@ blocking check, so a bad partition stops everything downstream in the run.
 """
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 import pandas as pd
@@ -126,6 +126,9 @@ def raw_crime(
                     ),
                     "file_unusable_rows": parsed.bad_rows,
                     "file_unusable_examples": examples or "none",
+                    # Read back by refused_crime_months: nothing is built on a month that failed.
+                    "schema_passed": month not in tables.problems,
+                    **({"schema_problem": tables.problems[month]} if month in tables.problems else {}),
                     "null_rates": null_rates(frame),
                     "preview": markdown_table(frame),
                 },
@@ -133,6 +136,35 @@ def raw_crime(
             )
     yield dg.Output(outputs)
     yield _check_result(problems, partitions)
+
+
+def refused_crime_months(instance: dg.DagsterInstance, months: Iterable[str]) -> dict[str, str]:
+    """Months whose latest raw_crime failed its schema check (e.g. a file over the bad-row limit), with
+    the problem. raw_crime is stored even then (a blocking check stops what follows in the same run
+    only): these months must not feed daily_features until a corrected crime file replaces them."""
+    wanted = sorted(set(months))
+    latest: dict[str, dg.AssetMaterialization] = {}
+    cursor = None
+    while wanted and len(latest) < len(wanted):
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_crime"), asset_partitions=wanted),
+            limit=1000,
+            cursor=cursor,
+        )
+        for record in result.records:  # newest first
+            materialization = record.asset_materialization
+            if materialization is not None and materialization.partition:
+                latest.setdefault(materialization.partition, materialization)
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    refused = {}
+    for month, materialization in latest.items():
+        passed = materialization.metadata.get("schema_passed")
+        if passed is not None and passed.value is False:
+            problem = materialization.metadata.get("schema_problem")
+            refused[month] = str(problem.value) if problem is not None else "raw_crime failed its check"
+    return refused
 
 
 def _weather_series(landing: LandingZone) -> tuple[list[SourceSeries], dict[str, list[str]]]:
@@ -207,6 +239,14 @@ def daily_features(
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """The month's (date x comuna 1..15) grid: `robberies`, the day's weather and its calendar."""
     partitions = list(context.partition_keys)
+    refused = refused_crime_months(context.instance, partitions)
+    if refused:  # e.g. a weather-only run over a month whose crime file was refused
+        raise dg.Failure(
+            description=f"raw_crime of {', '.join(sorted(refused))} failed its schema check; daily_features "
+            "is not built from it. Replace the crime file: its months are rebuilt when it lands. "
+            + "; ".join(f"{month}: {problem.splitlines()[0]}" for month, problem in sorted(refused.items())),
+            metadata={"refused_months": sorted(refused)},
+        )
     tables = feature_partitions(raw_crime, raw_weather, partitions)
     for month, frame in tables.frames.items():
         context.add_asset_metadata(

@@ -156,7 +156,8 @@ def champion_model(
     """Challenger vs champion on the same test split; alias `champion` moves only if better."""
     client = mlflow_tracking.client()
     name, uri = mlflow_tracking.registered_model, mlflow_tracking.tracking_uri
-    challenger = alias_version(client, name, CHALLENGER)
+    with mlflow_tracking.explain_outage():
+        challenger = alias_version(client, name, CHALLENGER)
     if challenger is None:
         raise dg.Failure(
             f"No '{CHALLENGER}' alias on registered model {name}: materialize challenger_model first."

@@ -5,9 +5,15 @@ from collections import Counter
 
 import dagster as dg
 
-from crime_weather.assets.ingest import LANDING_CRIME, LANDING_WEATHER
+from crime_weather.assets.ingest import LANDING_CRIME, LANDING_WEATHER, refused_crime_months
 from crime_weather.assets.metadata import markdown_table
-from crime_weather.ingest_plan import contiguous_segments, decode_cursor, encode_cursor, plan_ingest
+from crime_weather.ingest_plan import (
+    WEATHER_ASSETS,
+    contiguous_segments,
+    decode_cursor,
+    encode_cursor,
+    plan_ingest,
+)
 from crime_weather.jobs import FILE_TAG, ingest_job, landing_file_rejected
 from crime_weather.partitions import months
 from crime_weather.resources import LandingZone
@@ -46,6 +52,15 @@ def evaluate_landing(
     current = landing.files()
     known = list(context.instance.get_dynamic_partitions(months.name))
     plan = plan_ingest(previous, current, known)
+    weather_months = {month for run in plan.runs if run.assets == WEATHER_ASSETS for month in run.months}
+    refused = refused_crime_months(context.instance, weather_months) if weather_months else {}
+    if refused:
+        plan = plan_ingest(previous, current, known, refused_months=refused)
+        for month, problem in sorted(refused.items()):
+            context.log.warning(
+                f"Weather for {month} waits: its crime data was refused ({problem.splitlines()[0]}). "
+                "The month is rebuilt, weather included, when a corrected crime file lands."
+            )
     if plan.is_empty:
         counts = Counter(file.kind for file in current)
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"

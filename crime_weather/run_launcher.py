@@ -1,0 +1,81 @@
+"""The embedded default's run launcher: Dagster's DefaultRunLauncher, plus a run worker health check.
+
+With the default launcher, runs are subprocesses of the code server the daemon starts, and run
+monitoring cannot tell whether a run's process is still alive: a run whose worker was killed (the
+daemon's process group killed, the OOM killer, a reboot) stays STARTED until `max_runtime_seconds`
+(an hour), holding its months "in progress" and blocking the retrain. Here monitoring asks the
+operating system whether the worker process the run recorded is still there: when it is gone, the
+run is failed at the next monitoring poll, and `run_retries` re-executes it once.
+
+Only for one machine (the daemon and the run workers share a process table); compose and clusters
+use Docker's and Kubernetes' launchers, which have their own health checks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster._core.events import DagsterEventType
+from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
+from dagster._core.storage.dagster_run import DagsterRun
+
+# The run worker's first event (dagster/_grpc/impl.py) carries its pid.
+_WORKER_STARTED = "Started process for run"
+
+
+def _process_start(pid: int) -> float | None:
+    """When `pid` started (epoch seconds), or None where /proc cannot say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, StopIteration, ValueError):
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # fields from the 3rd on (the name may hold spaces)
+    if fields[0] in ("Z", "X"):  # a zombie or dead task: exited, not yet reaped
+        return float("inf")
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_alive(pid: int, recorded_at: float) -> bool:
+    """Whether the process the run recorded at `recorded_at` still runs (not a new one with its pid)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        pass
+    started = _process_start(pid)
+    return started is None or started <= recorded_at + 1.0
+
+
+class LocalRunLauncher(DefaultRunLauncher):
+    """DefaultRunLauncher whose run workers run monitoring can check (see the module docstring)."""
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        entries = self._instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+        started = [
+            entry
+            for entry in entries
+            if entry.dagster_event is not None
+            and (entry.dagster_event.message or "").startswith(_WORKER_STARTED)
+            and "pid" in entry.dagster_event.engine_event_data.metadata
+        ]
+        if not started:  # executed in another process (e.g. `dagster asset materialize`): unknown here
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "no run worker process recorded")
+        entry = started[-1]
+        pid = int(str(entry.dagster_event.engine_event_data.metadata["pid"].value))
+        if worker_alive(pid, entry.timestamp):
+            return CheckRunHealthResult(WorkerStatus.RUNNING, f"run worker process {pid} is running")
+        return CheckRunHealthResult(
+            WorkerStatus.FAILED,
+            f"run worker process {pid} is gone (killed, or its machine restarted) before the run ended",
+        )
