@@ -87,9 +87,13 @@ def test_the_scanner_finds_what_it_looks_for(tmp_path: Path):
     fake_key = "AKIA" + "ABCDEFGHIJKLMNOP"
     text = (
         f'aws_access_key_id = "{fake_key}"\n'
-        'DB_PASSWORD = "hunter2"\n'
-        'env.setdefault("AWS_SECRET_ACCESS_KEY", "s3cr3t")\n'
-        'URL = "postgresql://app:pw123@db/app"\n'
+        # Split so that this file, tracked itself, does not hold what the scanner looks for.
+        "DB_PASS"
+        'WORD = "hunter2"\n'
+        'env.setdefault("AWS_SECRET_'
+        'ACCESS_KEY", "s3cr3t")\n'
+        'URL = "postgresql://app:'
+        'pw123@db/app"\n'
         'password: str = "${DB_PASSWORD:?set it in .env}"\n'
         'os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")\n'
     )
