@@ -1,5 +1,6 @@
 # The README's two commands: `make run` (the platform, embedded default) and `make test` (the suite).
-# Both install what is missing first: uv (pinned) through pip, then the locked environment in .venv.
+# Both install what is missing first: uv (pinned) through pip, then the locked environment in .venv,
+# compiled to bytecode once (every Dagster run is a fresh process that imports the whole stack).
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
@@ -11,7 +12,7 @@ VENV := .venv
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(UV) sync --frozen --all-extras
+	$(UV) sync --frozen --all-extras --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.installed
