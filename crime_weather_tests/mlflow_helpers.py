@@ -96,3 +96,17 @@ def register_model(
         client.set_model_version_tag(name, version, TAG_PROMOTED_AT, "2026-01-01T00:00:00+00:00")
         client.set_registered_model_alias(name, alias, version)
     return version
+
+
+def promote_foreign_model(uri: str, model: object, name: str = "crime_weather", **log_options: object) -> str:
+    """Log `model` as a new version with `log_options` (e.g. a pickle format, or trusted types the model
+    file chose itself), not the way the platform does, and make it the champion: what a careless or
+    hostile registry user could do."""
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment = MlflowClient(uri, uri).get_experiment_by_name(name).experiment_id
+    with mlflow.start_run(experiment_id=experiment):
+        info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name, **log_options)
+    version = str(info.registered_model_version)
+    MlflowClient(uri, uri).set_registered_model_alias(name, CHAMPION, version)
+    return version

@@ -13,17 +13,14 @@ import re
 import subprocess
 from pathlib import Path
 
-import mlflow
 import pytest
-from mlflow.tracking import MlflowClient
 from sklearn.dummy import DummyRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from crime_weather.launcher import prepare_home, services
-from crime_weather.modeling.registry import CHAMPION
 from crime_weather.settings import Settings
-from crime_weather_tests.mlflow_helpers import register_model, tracking_uri
+from crime_weather_tests.mlflow_helpers import promote_foreign_model, register_model, tracking_uri
 from crime_weather_tests.processes import ROOT
 from serving.model_store import ModelStore
 
@@ -136,20 +133,12 @@ def test_a_model_that_trusts_itself_is_refused(tmp_path: Path):
     store = ModelStore(uri, "crime_weather")
     assert store.refresh() and store.champion.version == "1"
 
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    client = MlflowClient(uri, uri)
-    experiment = client.get_experiment_by_name("crime_weather").experiment_id
-    with mlflow.start_run(experiment_id=experiment):
-        info = mlflow.sklearn.log_model(
-            make_pipeline(FunctionTransformer(eval), DummyRegressor()),
-            name="model",
-            serialization_format="skops",
-            skops_trusted_types=["builtins.eval"],  # the model file vouches for itself
-            registered_model_name="crime_weather",
-        )
-    client.set_registered_model_alias("crime_weather", CHAMPION, str(info.registered_model_version))
-
+    promote_foreign_model(
+        uri,
+        make_pipeline(FunctionTransformer(eval), DummyRegressor()),
+        serialization_format="skops",
+        skops_trusted_types=["builtins.eval"],  # the model file vouches for itself
+    )
     assert not store.refresh()
     assert store.champion.version == "1"  # the last good model keeps serving
     assert "holds untrusted types ['builtins.eval']" in store.registry.error

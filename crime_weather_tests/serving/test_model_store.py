@@ -6,15 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
 from sklearn.dummy import DummyRegressor
 
 from crime_weather.modeling.pipeline import model_input
-from crime_weather.modeling.registry import CHAMPION
-from crime_weather_tests.mlflow_helpers import tracking_uri
+from crime_weather_tests.mlflow_helpers import promote_foreign_model, tracking_uri
 from crime_weather_tests.processes import ROOT, free_port
 from crime_weather_tests.serving.conftest import OBSERVATIONS, register
 from serving.model_store import ModelStore
@@ -60,18 +57,9 @@ def test_an_unreachable_registry_keeps_the_last_good_model(
 def test_an_untrusted_version_is_refused_and_the_last_good_model_kept(own_registry: str):
     store = ModelStore(own_registry, "crime_weather")
     assert store.refresh()
-    mlflow.set_tracking_uri(own_registry)
-    mlflow.set_registry_uri(own_registry)
-    client = MlflowClient(own_registry, own_registry)
-    experiment = client.get_experiment_by_name("crime_weather").experiment_id
-    with mlflow.start_run(experiment_id=experiment):
-        info = mlflow.sklearn.log_model(
-            DummyRegressor().fit([[0.0]], [1.0]),
-            name="model",
-            serialization_format="cloudpickle",
-            registered_model_name="crime_weather",
-        )
-    client.set_registered_model_alias("crime_weather", CHAMPION, str(info.registered_model_version))
+    promote_foreign_model(
+        own_registry, DummyRegressor().fit([[0.0]], [1.0]), serialization_format="cloudpickle"
+    )
     assert not store.refresh()
     assert store.champion.version == "1"
     assert store.registry.reachable is True
