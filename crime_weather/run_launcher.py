@@ -7,6 +7,12 @@ daemon's process group killed, the OOM killer, a reboot) stays STARTED until `ma
 operating system whether the worker process the run recorded is still there: when it is gone, the
 run is failed at the next monitoring poll, and `run_retries` re-executes it once.
 
+Dagster stores a run's failure event before its new status, and its retry daemon, reading in
+between, sees a run still STARTED and never retries it (seen when a restarted daemon's monitoring
+and retry threads start together). So before reporting a dead worker, the launcher tags the run
+with Dagster's own retry verdict and the ALL_STEPS strategy, which needs no FAILURE status: the
+retry daemon then retries it whatever order it reads in. A run whose worker died is re-run whole.
+
 Only for one machine (the daemon and the run workers share a process table); compose and clusters
 use Docker's and Kubernetes' launchers, which have their own health checks.
 """
@@ -17,8 +23,10 @@ import os
 from pathlib import Path
 
 from dagster._core.events import DagsterEventType
+from dagster._core.execution.retries import auto_reexecution_should_retry_run
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+from dagster._core.storage.tags import RETRY_STRATEGY_TAG, WILL_RETRY_TAG
 
 # The run worker's first event (dagster/_grpc/impl.py) carries its pid.
 _WORKER_STARTED = "Started process for run"
@@ -75,7 +83,21 @@ class LocalRunLauncher(DefaultRunLauncher):
         pid = int(str(entry.dagster_event.engine_event_data.metadata["pid"].value))
         if worker_alive(pid, entry.timestamp):
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"run worker process {pid} is running")
+        current = self._instance.get_run_by_id(run.run_id)  # read after the worker is known gone
+        if current is None or current.status != DagsterRunStatus.STARTED:  # it ended before exiting
+            return CheckRunHealthResult(WorkerStatus.SUCCESS, f"run worker process {pid} ended the run")
+        self._tag_for_retry(current)
         return CheckRunHealthResult(
             WorkerStatus.FAILED,
             f"run worker process {pid} is gone (killed, or its machine restarted) before the run ended",
+        )
+
+    def _tag_for_retry(self, run: DagsterRun) -> None:
+        """Record, before monitoring fails the run, whether it will be retried (see the module docstring)."""
+        if not self._instance.run_retries_enabled:
+            return
+        failed = run.with_status(DagsterRunStatus.FAILURE)  # the verdict Dagster gives once it has failed
+        will_retry = auto_reexecution_should_retry_run(self._instance, failed, None)
+        self._instance.add_run_tags(
+            run.run_id, {WILL_RETRY_TAG: str(will_retry).lower(), RETRY_STRATEGY_TAG: "ALL_STEPS"}
         )

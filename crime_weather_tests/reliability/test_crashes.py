@@ -164,6 +164,7 @@ def test_killing_the_daemon_group_fails_the_run_and_retries_it_once(crashes: Cra
         instance, run.run_id
     )
     assert retry.tags[PARENT_RUN_TAG] == run.run_id and retry.tags[RETRY_NUMBER_TAG] == "1"
+    assert retry.tags["dagster/retry_strategy"] == "ALL_STEPS"  # the whole ingest again, not a resume
     assert retry.status.value == "SUCCESS", failure_text(instance, retry.run_id)
 
     wait_quiet(instance, seconds=5)

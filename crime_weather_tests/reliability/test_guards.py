@@ -51,7 +51,10 @@ def _job() -> None:
 
 
 def test_monitoring_sees_a_dead_worker_and_only_a_dead_one(tmp_path: Path):
-    overrides = {"run_launcher": {"module": "crime_weather.run_launcher", "class": "LocalRunLauncher"}}
+    overrides = {
+        "run_launcher": {"module": "crime_weather.run_launcher", "class": "LocalRunLauncher"},
+        "run_retries": {"enabled": True, "max_retries": 1},
+    }
     with dg.instance_for_test(overrides=overrides, temp_dir=str(tmp_path)) as instance:
         assert isinstance(instance.run_launcher, LocalRunLauncher)
         assert instance.run_launcher.supports_check_run_worker_health
@@ -69,6 +72,19 @@ def test_monitoring_sees_a_dead_worker_and_only_a_dead_one(tmp_path: Path):
         result = instance.run_launcher.check_run_worker_health(run)
         assert result.status.value == "FAILED"
         assert f"run worker process {worker.pid} is gone" in result.msg
+        # Tagged for its retry before monitoring fails it: the retry daemon cannot miss it.
+        tags = instance.get_run_by_id(run.run_id).tags
+        assert tags["dagster/will_retry"] == "true" and tags["dagster/retry_strategy"] == "ALL_STEPS"
+
+        # A worker that ended its run and then exited, while monitoring still saw the run STARTED:
+        # not a dead worker, and nothing is tagged for a retry.
+        finished = instance.create_run_for_job(_job, status=dg.DagsterRunStatus.SUCCESS)
+        instance.report_engine_event(
+            f"Started process for run (pid: {worker.pid}).", finished, EngineEventData.in_process(worker.pid)
+        )
+        seen = finished.with_status(dg.DagsterRunStatus.STARTED)
+        assert instance.run_launcher.check_run_worker_health(seen).status.value == "SUCCESS"
+        assert "dagster/will_retry" not in instance.get_run_by_id(finished.run_id).tags
 
 
 def test_the_embedded_instance_uses_it_and_retries_runs_that_died(tmp_path: Path, monkeypatch):
