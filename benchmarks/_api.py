@@ -82,15 +82,20 @@ def model_call_costs(uri: str) -> dict[str, float]:
     return costs
 
 
+def wait_ready(server: Server, ready_url: str, what: str) -> None:
+    """Wait until `ready_url` answers; otherwise stop the server and exit with the end of its log."""
+    try:
+        wait_http(ready_url, timeout=180)
+    except TimeoutError:
+        server.stop()
+        raise SystemExit(f"{what} did not become ready:\n{server.tail()}") from None
+
+
 def start_api(uri: str, folder: Path, **settings: str) -> tuple[Server, str]:
     port = free_port()
     api = api_server(uri, port, folder / "api.log", **settings).start()
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health", timeout=180)
-    except TimeoutError:
-        api.stop()
-        raise SystemExit(f"the API did not become ready:\n{api.tail()}") from None
+    wait_ready(api, f"{url}/health", "the API")
     return api, url
 
 

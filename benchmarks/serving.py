@@ -28,10 +28,11 @@ from _api import (
     rss_mb,
     start_api,
     temp_folder,
+    wait_ready,
     wrk,
 )
 
-from crime_weather_tests.processes import BIN, Server, free_port, wait_http
+from crime_weather_tests.processes import BIN, Server, free_port
 
 
 def start_mlflow_serve(uri: str, folder: Path) -> tuple[Server, str]:
@@ -57,11 +58,7 @@ def start_mlflow_serve(uri: str, folder: Path) -> tuple[Server, str]:
     ]
     server = Server(command, env, folder / "mlflow-serve.log").start()
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/ping", timeout=180)
-    except TimeoutError:
-        server.stop()
-        raise SystemExit(f"mlflow models serve did not start:\n{server.tail()}") from None
+    wait_ready(server, f"{url}/ping", "mlflow models serve")
     return server, url
 
 

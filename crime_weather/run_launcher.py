@@ -32,10 +32,27 @@ from dagster._core.storage.tags import RETRY_STRATEGY_TAG, WILL_RETRY_TAG
 _WORKER_STARTED = "Started process for run"
 
 
-def _process_start(pid: int) -> float | None:
-    """When `pid` started (epoch seconds), or None where /proc cannot say."""
+EXITED_STATES = ("Z", "X")  # a zombie or dead task: exited, not yet reaped
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from its 3rd field on (state, ppid, pgrp, ...; the name before them may hold
+    spaces), or None when the process is gone or /proc cannot say."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _process_start(pid: int) -> float | None:
+    """When `pid` started (epoch seconds), or None where /proc cannot say."""
+    fields = stat_fields(pid)
+    if fields is None:
+        return None
+    if fields[0] in EXITED_STATES:
+        return float("inf")
+    try:
         boot = next(
             float(line.split()[1])
             for line in Path("/proc/stat").read_text().splitlines()
@@ -43,9 +60,6 @@ def _process_start(pid: int) -> float | None:
         )
     except (OSError, StopIteration, ValueError):
         return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # fields from the 3rd on (the name may hold spaces)
-    if fields[0] in ("Z", "X"):  # a zombie or dead task: exited, not yet reaped
-        return float("inf")
     return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 

@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +63,21 @@ def wait_for(check: Callable[[], T], timeout: float, what: str, every: float = 1
             last = error
         time.sleep(every)
     raise TimeoutError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str], *, without: tuple[str, ...] = ()) -> Iterator[None]:
+    """os.environ with `values` set, and the variables whose names start with `without` removed,
+    for the block; restored as it was afterwards."""
+    saved = dict(os.environ)
+    for name in [name for name in os.environ if without and name.startswith(without)]:
+        del os.environ[name]
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def processes_with_env(name: str, value: str) -> list[int]:
@@ -273,20 +288,12 @@ class Platform:
             for name, value in self.env.items()
             if name.startswith(("DAGSTER_", "AWS_", "CRIME_WEATHER_"))
         }
-        previous = {name: os.environ.get(name) for name in overlay}
-        os.environ.update(overlay)
-        try:
+        with environment(overlay):
             instance = dg.DagsterInstance.get()
             # Parts built on first use read the environment then: build them now.
             for part in ("run_launcher", "run_coordinator", "compute_log_manager"):
                 getattr(instance, part)
             return instance
-        finally:
-            for name, value in previous.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = httpx.post(

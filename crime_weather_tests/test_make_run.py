@@ -4,7 +4,6 @@ It must end with the API serving a champion, Dagster's GraphQL showing the linea
 assets to champion_model, and SIGTERM stopping every process it started.
 """
 
-import os
 import signal
 import subprocess
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crime_weather_tests.platform import wait_for
+from crime_weather_tests.platform import kill_processes_with_env, processes_with_env, wait_for
 from crime_weather_tests.processes import ROOT, clean_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
@@ -28,16 +27,7 @@ LINEAGE = {
 
 def processes_of(home: Path) -> list[int]:
     """Every live process started with this CRIME_WEATHER_HOME (all of make run's children inherit it)."""
-    marker = f"CRIME_WEATHER_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:  # gone, or not ours to read
-                continue
-    return found
+    return processes_with_env("CRIME_WEATHER_HOME", str(home))
 
 
 def _graphql(query: str) -> dict:
@@ -61,8 +51,7 @@ def platform(shared_raw, tmp_path_factory):
         if make.poll() is None:
             make.send_signal(signal.SIGTERM)
             make.wait(timeout=60)
-        for pid in processes_of(home):  # never leave anything behind, even when a test failed
-            os.kill(pid, signal.SIGKILL)
+        kill_processes_with_env("CRIME_WEATHER_HOME", str(home))  # nothing left behind, even on failure
         log.close()
 
 

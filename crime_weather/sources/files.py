@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -102,8 +103,6 @@ class RawFile:
 def normalise_column(name: str) -> str:
     """Lower case, no accents, '-' as '_': releases spell the same column `id-mapa` or `id_mapa`,
     `anio` or `año`."""
-    import unicodedata
-
     name = name.strip().strip("\ufeff").strip().strip('"').strip("'").strip().lower()
     name = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     return name.replace("-", "_")

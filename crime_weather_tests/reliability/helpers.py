@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import yaml
 from dagster._core.events import DagsterEventType
 
 from crime_weather.jobs import FILE_TAG, STAGE_TAG
+from crime_weather.run_launcher import EXITED_STATES, stat_fields
 from crime_weather_tests.platform import Platform, wait_for
 from crime_weather_tests.processes import ROOT, wait_http
 
@@ -227,14 +228,8 @@ def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group."""
     members = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+        fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and int(fields[2]) == pgid and fields[0] not in EXITED_STATES:
             members.append(int(entry.name))
     return members
 
@@ -295,17 +290,3 @@ def _address(hex_address: str, width: int) -> str:
     # /proc prints each 32-bit word in host (little-endian) order.
     words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
     return str(ipaddress.ip_address(words if width == 16 else words[:4]))
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """os.environ with `values` set (and CRIME_WEATHER_*/MLFLOW_* from elsewhere removed) for a block."""
-    saved = dict(os.environ)
-    for name in [n for n in os.environ if n.startswith(("CRIME_WEATHER_", "MLFLOW_"))]:
-        del os.environ[name]
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)

@@ -26,13 +26,12 @@ from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
 from crime_weather_tests import builders
 from crime_weather_tests.dagster_helpers import materialize
 from crime_weather_tests.mlflow_helpers import register_model
-from crime_weather_tests.platform import Platform, wait_for
+from crime_weather_tests.platform import Platform, environment, wait_for
 from crime_weather_tests.reliability.helpers import (
     assert_loopback_only,
     check_evaluations,
     drop,
     drop_many,
-    environment,
     failure_text,
     fast_dagster_yaml,
     latest_metadata,
@@ -189,7 +188,7 @@ def test_a_worse_challenger_is_not_promoted(platform: Platform, client: MlflowCl
     client.set_registered_model_alias(NAME, CHALLENGER, weak)
     # The promotion step alone, as `make retrain` runs it: same instance, same MLflow, same warehouse.
     settings = {k: v for k, v in platform.env.items() if k.startswith(("CRIME_WEATHER_", "MLFLOW_"))}
-    with environment(settings):
+    with environment(settings, without=("CRIME_WEATHER_", "MLFLOW_")):
         result = materialize(instance, "champion_model")
     assert result.success, failure_text(instance, result.run_id)
     meta = latest_metadata(instance, "champion_model")
