@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from crime_weather_tests.processes import free_port
+from crime_weather.run_launcher import EXITED_STATES, stat_fields
+from crime_weather_tests.processes import free_port, log_tail
 from crime_weather_tests.system_deps import which
 
 SUPERUSER = "postgres"
@@ -176,9 +177,7 @@ class Postgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def tail(self, lines: int = 40) -> str:
-        if not self.log.exists():
-            return ""
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return log_tail(self.log, lines)
 
 
 def _is_postgres(pid: int) -> bool:
@@ -196,7 +195,5 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie (not reaped by its parent yet) counts as gone.
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    return True
+    fields = stat_fields(pid)  # a zombie (not reaped by its parent yet) counts as gone
+    return fields is None or fields[0] not in EXITED_STATES

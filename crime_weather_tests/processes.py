@@ -93,9 +93,12 @@ class Server:
         self.process = None
 
     def tail(self, lines: int = 30) -> str:
-        return (
-            "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
-        )
+        return log_tail(self.log, lines)
+
+
+def log_tail(log: Path, lines: int) -> str:
+    """The last lines of a log file, or nothing when it does not exist yet."""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
 
 def mlflow_server(
