@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 install: $(VENV)/.installed
 
 run: install
-	$(VENV)/bin/python -m crime_weather.launcher
+	$(VENV)/bin/python -m crime_weather.runtime.supervisor
 
 test: install
 	$(VENV)/bin/python -m crime_weather_tests.system_deps

@@ -7,16 +7,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness.processes import Server, api_server, free_port, wait_http
 
-from crime_weather_tests.processes import Server, api_server, free_port, wait_http  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # An existing registry whose `crime_weather@champion` is served instead of a synthetic one.
 TRACKING_URI_ENV = "CRIME_WEATHER_BENCH_TRACKING_URI"
@@ -48,7 +46,7 @@ def champion_registry(max_iter: int) -> tuple[str, str]:
     """(tracking URI, what it is): the given registry, or a temp sqlite one with a synthetic champion."""
     if uri := os.environ.get(TRACKING_URI_ENV):
         return uri, f"the champion of {uri}"
-    from crime_weather_tests.mlflow_helpers import register_model, tracking_uri
+    from harness.models import register_model, tracking_uri
 
     uri = tracking_uri(temp_folder("crime-weather-bench-"))
     register_model(uri, max_iter=max_iter, seed=3)

@@ -11,20 +11,18 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from crime_weather.core.settings import DEFAULT_WEATHER_PRIORITY
+from crime_weather.sources.catalog import CRIME, WEATHER, classify
+from crime_weather.sources.crime import parse_crime
+from crime_weather.sources.files import open_raw
+from crime_weather.sources.weather import parse_weather
+from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
 
-from crime_weather.monthly import crime_partitions, feature_partitions, weather_partitions  # noqa: E402
-from crime_weather.settings import DEFAULT_WEATHER_PRIORITY  # noqa: E402
-from crime_weather.sources.catalog import CRIME, WEATHER, classify  # noqa: E402
-from crime_weather.sources.crime import parse_crime  # noqa: E402
-from crime_weather.sources.files import open_raw  # noqa: E402
-from crime_weather.sources.weather import parse_weather  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _peak_rss_mb() -> float:

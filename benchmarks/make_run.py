@@ -10,22 +10,20 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness.processes import clean_environment
 
-from crime_weather_tests.processes import clean_environment  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def expected_months(landing: Path) -> int:
+    from crime_weather.core.storage import LocalStore
     from crime_weather.sources.catalog import crime_winners, describe
-    from crime_weather.storage import LocalStore
 
     store = LocalStore(landing)
     return len(crime_winners(describe(info, store.read(info.key)) for info in store.list()))

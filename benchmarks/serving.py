@@ -32,7 +32,7 @@ from _api import (
     wrk,
 )
 
-from crime_weather_tests.processes import BIN, Server, free_port
+from harness.processes import BIN, Server, free_port
 
 
 def start_mlflow_serve(uri: str, folder: Path) -> tuple[Server, str]:

@@ -19,7 +19,7 @@ import time
 import httpx
 from _api import TRACKING_URI_ENV, champion_registry, rss_mb, start_api, temp_folder, wrk
 
-from crime_weather.names import WEATHER_BOUNDS
+from crime_weather.core.names import WEATHER_BOUNDS
 
 
 def observations(count: int, seed: int) -> list[dict]:
@@ -86,7 +86,7 @@ def main() -> int:
                 samples.append((time.monotonic() - began, rss_mb(api.pid)[0]))
 
         def promote_midway() -> None:
-            from crime_weather_tests.mlflow_helpers import register_model
+            from harness.models import register_model
 
             if not done.wait(args.seconds / 2):
                 register_model(uri, max_iter=args.max_iter, seed=4)

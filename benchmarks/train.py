@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import mlflow
+
+from crime_weather.core.settings import get_settings
+from crime_weather.modeling.split import temporal_split
+from crime_weather.modeling.train import SearchBudget, train_challenger
+from crime_weather.sources.catalog import CRIME, WEATHER, classify
+from crime_weather.sources.crime import parse_crime
+from crime_weather.sources.files import open_raw
+from crime_weather.sources.weather import parse_weather
+from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import mlflow  # noqa: E402
-
-from crime_weather.modeling.split import temporal_split  # noqa: E402
-from crime_weather.modeling.train import SearchBudget, train_challenger  # noqa: E402
-from crime_weather.monthly import crime_partitions, feature_partitions, weather_partitions  # noqa: E402
-from crime_weather.settings import get_settings  # noqa: E402
-from crime_weather.sources.catalog import CRIME, WEATHER, classify  # noqa: E402
-from crime_weather.sources.crime import parse_crime  # noqa: E402
-from crime_weather.sources.files import open_raw  # noqa: E402
-from crime_weather.sources.weather import parse_weather  # noqa: E402
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

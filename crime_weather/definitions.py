@@ -2,18 +2,24 @@
 
 import dagster as dg
 
-from crime_weather.assets.ingest import LANDING_CRIME, LANDING_WEATHER, daily_features, raw_crime, raw_weather
-from crime_weather.assets.model import challenger_model, champion_model, train_test_split
-from crime_weather.jobs import STAGE_TAG, acquisition, ingest_job, landing_file_rejected
-from crime_weather.resources import (
+from crime_weather.core.settings import Settings, get_settings
+from crime_weather.orchestration.assets.ingest import (
+    LANDING_CRIME,
+    LANDING_WEATHER,
+    daily_features,
+    raw_crime,
+    raw_weather,
+)
+from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
+from crime_weather.orchestration.jobs import STAGE_TAG, acquisition, ingest_job, landing_file_rejected
+from crime_weather.orchestration.resources import (
     IngestPolicy,
     LandingZone,
     MlflowTracking,
     TrainingPolicy,
     WarehouseIOManager,
 )
-from crime_weather.sensors.landing import build_landing_sensor
-from crime_weather.settings import Settings, get_settings
+from crime_weather.orchestration.sensors.landing import build_landing_sensor
 
 
 def build_resources(settings: Settings) -> dict[str, object]:

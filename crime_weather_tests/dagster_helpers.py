@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from crime_weather.core.settings import get_settings
 from crime_weather.definitions import build_definitions, build_resources
-from crime_weather.sensors.landing import RANGE_END_TAG, RANGE_START_TAG
-from crime_weather.settings import get_settings
+from crime_weather.orchestration.sensors.landing import RANGE_END_TAG, RANGE_START_TAG
 
 
 def evaluate_landing_sensor(instance: dg.DagsterInstance, cursor: str | None = None):
@@ -66,7 +66,7 @@ def materialize(instance: dg.DagsterInstance, *assets: str) -> dg.ExecuteInProce
 
 def seed_daily_features(instance: dg.DagsterInstance, warehouse, frames) -> None:
     """daily_features partitions as an ingest would leave them: parquet files and materializations."""
-    from crime_weather.resources import frame_to_parquet
+    from crime_weather.orchestration.resources import frame_to_parquet
 
     instance.add_dynamic_partitions("months", sorted(frames))
     folder = warehouse / "daily_features"

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from crime_weather_tests.processes import (
+from harness.processes import (
     BIN,
     ROOT,
     Server,

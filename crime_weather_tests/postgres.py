@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from crime_weather.run_launcher import EXITED_STATES, stat_fields
-from crime_weather_tests.processes import free_port, log_tail
+from crime_weather.runtime.run_launcher import EXITED_STATES, stat_fields
 from crime_weather_tests.system_deps import which
+from harness.processes import free_port, log_tail
 
 SUPERUSER = "postgres"
 

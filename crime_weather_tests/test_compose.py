@@ -334,7 +334,7 @@ def test_services_get_the_variables_they_read(services):
 
 def test_platform_reads_s3_and_postgres_from_the_environment(services, env_example, monkeypatch):
     """The code location's environment, read by the project's own settings object."""
-    from crime_weather.settings import get_settings
+    from crime_weather.core.settings import get_settings
 
     env = {
         key: interpolate(value, env_example) for key, value in environment(services["code-location"]).items()
@@ -596,7 +596,10 @@ def test_the_root_files_stay_the_embedded_default():
     embedded = load_yaml(ROOT / "dagster.yaml")
     assert "storage" not in embedded, "SQLite under DAGSTER_HOME"
     launcher = embedded["run_launcher"]  # runs are local subprocesses, not containers
-    assert (launcher["module"], launcher["class"]) == ("crime_weather.run_launcher", "LocalRunLauncher")
+    assert (launcher["module"], launcher["class"]) == (
+        "crime_weather.runtime.run_launcher",
+        "LocalRunLauncher",
+    )
 
 
 # --- Docker's own parser, when a CLI is on this machine ------------------------------------------

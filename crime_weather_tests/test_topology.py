@@ -33,12 +33,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from crime_weather.jobs import STAGE_TAG
-from crime_weather.sensors.landing import RANGE_END_TAG, RANGE_START_TAG
+from crime_weather.orchestration.jobs import STAGE_TAG
+from crime_weather.orchestration.sensors.landing import RANGE_END_TAG, RANGE_START_TAG
 from crime_weather_tests import builders
 from crime_weather_tests.platform import Platform, kill_processes_with_env, processes_with_env, wait_for
 from crime_weather_tests.postgres import Postgres, PostgresNotFound
-from crime_weather_tests.processes import BIN, ROOT, Server, free_port, wait_http
+from harness.processes import BIN, ROOT, Server, free_port, wait_http
 
 pytestmark = [pytest.mark.topology, pytest.mark.timeout(600)]
 

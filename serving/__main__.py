@@ -7,7 +7,7 @@ import os
 
 import uvicorn
 
-from crime_weather.settings import get_settings
+from crime_weather.core.settings import get_settings
 
 
 def main() -> None:

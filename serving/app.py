@@ -25,7 +25,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.params import JSONBody
 
-from crime_weather.settings import Settings, get_settings
+from crime_weather.core.settings import Settings, get_settings
 from serving.batching import MicroBatcher
 from serving.decoding import ClosedStructSchemaPlugin, StrictBody
 from serving.errors import Refused, decode_error_response, refused_response, too_large_response

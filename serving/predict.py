@@ -11,13 +11,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from crime_weather.names import MODEL_INPUTS, WEATHER_FIELDS
+from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
 from serving.model_store import Champion
 from serving.structs import Observation
 
 
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
-    """The columns of `crime_weather.names.MODEL_INPUTS`: ISO date strings, int comunas, float
+    """The columns of `crime_weather.core.names.MODEL_INPUTS`: ISO date strings, int comunas, float
     weather with NaN for unknown (the same frame `modeling.pipeline.model_input` gives training)."""
     count = len(observations)
     columns: dict[str, object] = {

@@ -1,6 +1,6 @@
 """The API's request and response shapes (DESIGN.md §4), as msgspec structs with their constraints.
 
-Field names and weather bounds come from `crime_weather.names`, so the API, the model and the
+Field names and weather bounds come from `crime_weather.core.names`, so the API, the model and the
 warehouse never disagree about what a field is called or which values are physically possible.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from crime_weather.names import COMUNAS, WEATHER_BOUNDS
+from crime_weather.core.names import COMUNAS, WEATHER_BOUNDS
 
 # Dates the calendar features are defined for; also stated in the schema as a year pattern so that
 # clients (and schemathesis) know the range.

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import mean_absolute_error, mean_poisson_deviance, mean_squared_error
 
-from crime_weather.names import TARGET
+from crime_weather.core.names import TARGET
 
 # Poisson deviance is undefined for a prediction of 0: a baseline mean of 0 is floored here.
 MIN_RATE = 1e-3

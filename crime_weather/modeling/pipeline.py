@@ -14,8 +14,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
-from crime_weather.features import is_holiday
-from crime_weather.names import COMUNAS, MODEL_INPUTS, WEATHER_FIELDS
+from crime_weather.core.names import COMUNAS, MODEL_INPUTS, WEATHER_FIELDS
+from crime_weather.tables.features import is_holiday
 
 CALENDAR_FEATURES = ("weekday", "month", "day_of_year", "is_holiday", "year")
 

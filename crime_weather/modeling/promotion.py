@@ -9,10 +9,10 @@ import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
+from crime_weather.core.names import TARGET
 from crime_weather.modeling.metrics import scores
 from crime_weather.modeling.pipeline import model_input
 from crime_weather.modeling.registry import CHAMPION, TAG_PROMOTED_AT, load_pipeline
-from crime_weather.names import TARGET
 
 
 @dataclass(frozen=True)

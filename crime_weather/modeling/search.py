@@ -14,8 +14,8 @@ from sklearn.metrics import mean_poisson_deviance
 from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
+from crime_weather.core.names import TARGET
 from crime_weather.modeling.pipeline import build_pipeline, model_input
-from crime_weather.names import TARGET
 
 TrialCallback = Callable[[int, dict[str, Any], float, float], None]
 

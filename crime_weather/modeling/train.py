@@ -17,6 +17,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.inspection import permutation_importance
 
+from crime_weather.core.names import MODEL_INPUTS, TARGET
 from crime_weather.modeling import plots
 from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
 from crime_weather.modeling.pipeline import TRUSTED_TYPES, model_input
@@ -31,7 +32,6 @@ from crime_weather.modeling.registry import (
 )
 from crime_weather.modeling.search import SearchResult, search
 from crime_weather.modeling.split import TemporalSplit, fingerprint
-from crime_weather.names import MODEL_INPUTS, TARGET
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from crime_weather.settings import OFFICIAL_SOURCE, Settings, get_settings
+from crime_weather.core.settings import OFFICIAL_SOURCE, Settings, get_settings
+from crime_weather.core.storage import BlobStore, LocalStore, is_visible, open_store
 from crime_weather.sources.official import crime_urls, open_meteo_url
-from crime_weather.storage import BlobStore, LocalStore, is_visible, open_store
 
 log = logging.getLogger("crime_weather.acquisition")
 _TIMEOUT = httpx.Timeout(30.0, read=300.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from crime_weather.core.storage import BlobInfo
 from crime_weather.sources.crime import crime_months, expected_layouts, is_crime_header
 from crime_weather.sources.files import LandingFileError, RawFile, open_raw
 from crime_weather.sources.weather import (
@@ -16,7 +17,6 @@ from crime_weather.sources.weather import (
     parse_weather,
     weather_layout,
 )
-from crime_weather.storage import BlobInfo
 
 CRIME, WEATHER, SKIPPED, REJECTED = "crime", "weather", "skipped", "rejected"
 

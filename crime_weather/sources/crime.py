@@ -14,8 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crime_weather.months import months_of
-from crime_weather.names import CRIME_COLUMNS
+from crime_weather.core.months import months_of
+from crime_weather.core.names import CRIME_COLUMNS
 from crime_weather.sources.files import BadRow, LandingFileError, RawFile
 
 # Coordinates outside this box are not in Buenos Aires (zero, swapped or without a decimal point).

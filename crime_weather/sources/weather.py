@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crime_weather.names import WEATHER_BOUNDS, WEATHER_FIELDS
+from crime_weather.core.names import WEATHER_BOUNDS, WEATHER_FIELDS
 from crime_weather.sources.files import LandingFileError, RawFile
 
 # Open-Meteo exports further than this from the city centre are refused: they are not its weather.

@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
 
+from crime_weather.core.names import MODEL_INPUTS, TARGET
 from crime_weather.modeling.pipeline import RawInputFeatures, build_pipeline, model_input
-from crime_weather.names import MODEL_INPUTS, TARGET
-from crime_weather_tests.mlflow_helpers import synthetic_features
+from harness.models import synthetic_features
 
 
 def _data(months=("2019-01", "2019-02")) -> pd.DataFrame:

@@ -18,10 +18,10 @@ import dagster as dg
 import yaml
 from dagster._core.events import DagsterEventType
 
-from crime_weather.jobs import FILE_TAG, STAGE_TAG
-from crime_weather.run_launcher import EXITED_STATES, stat_fields
+from crime_weather.orchestration.jobs import FILE_TAG, STAGE_TAG
+from crime_weather.runtime.run_launcher import EXITED_STATES, stat_fields
 from crime_weather_tests.platform import Platform, wait_for
-from crime_weather_tests.processes import ROOT, wait_http
+from harness.processes import ROOT, wait_http
 
 RUN_KEY_TAG = "dagster/run_key"
 PARENT_RUN_TAG = "dagster/parent_run_id"

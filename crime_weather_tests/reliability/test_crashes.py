@@ -6,7 +6,7 @@ of twelve months, waits until the ingest run is inside its first step, and SIGKI
 - the webserver's process group and the daemon's main process only: runs are not the webserver's
   business, and the daemon's code server and run worker outlive it, so the run finishes once;
 - the daemon's whole process group (daemon, code server, run worker): run monitoring sees the
-  worker is gone once the daemon is back (crime_weather/run_launcher.py), fails the run and
+  worker is gone once the daemon is back (crime_weather/runtime/run_launcher.py), fails the run and
   retries it once, and every month is materialized.
 Both times the sensor's cursor survives and no file is ingested twice. The retrain automation is
 slowed to once an hour here: these tests are about ingestion.
@@ -24,7 +24,6 @@ from dagster._core.events import DagsterEventType
 
 from crime_weather_tests import builders
 from crime_weather_tests.platform import Platform, wait_for
-from crime_weather_tests.processes import wait_http
 from crime_weather_tests.reliability.helpers import (
     PARENT_RUN_TAG,
     RETRY_NUMBER_TAG,
@@ -43,6 +42,7 @@ from crime_weather_tests.reliability.helpers import (
     wait_finished,
     wait_quiet,
 )
+from harness.processes import wait_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

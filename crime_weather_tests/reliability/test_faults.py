@@ -21,11 +21,10 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from crime_weather.jobs import FILE_TAG
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
+from crime_weather.orchestration.jobs import FILE_TAG
 from crime_weather_tests import builders
 from crime_weather_tests.dagster_helpers import materialize
-from crime_weather_tests.mlflow_helpers import register_model
 from crime_weather_tests.platform import Platform, environment, wait_for
 from crime_weather_tests.reliability.helpers import (
     assert_loopback_only,
@@ -45,6 +44,7 @@ from crime_weather_tests.reliability.helpers import (
     wait_finished,
     wait_quiet,
 )
+from harness.models import register_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

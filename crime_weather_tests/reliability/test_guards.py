@@ -17,13 +17,13 @@ import pytest
 import yaml
 from dagster._core.events import EngineEventData
 
-from crime_weather.ingest_plan import WEATHER_ASSETS, plan_ingest
-from crime_weather.resources import MlflowTracking
-from crime_weather.run_launcher import LocalRunLauncher, worker_alive
+from crime_weather.orchestration.resources import MlflowTracking
+from crime_weather.runtime.run_launcher import LocalRunLauncher, worker_alive
 from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
+from crime_weather.tables.landing_plan import WEATHER_ASSETS, plan_ingest
 from crime_weather_tests import builders
 from crime_weather_tests.dagster_helpers import evaluate_landing_sensor, execute, ingest_range, materialized
-from crime_weather_tests.processes import ROOT, free_port
+from harness.processes import ROOT, free_port
 
 
 # --- a run whose worker died ---------------------------------------------------------------------
@@ -52,7 +52,7 @@ def _job() -> None:
 
 def test_monitoring_sees_a_dead_worker_and_only_a_dead_one(tmp_path: Path):
     overrides = {
-        "run_launcher": {"module": "crime_weather.run_launcher", "class": "LocalRunLauncher"},
+        "run_launcher": {"module": "crime_weather.runtime.run_launcher", "class": "LocalRunLauncher"},
         "run_retries": {"enabled": True, "max_retries": 1},
     }
     with dg.instance_for_test(overrides=overrides, temp_dir=str(tmp_path)) as instance:

@@ -18,10 +18,10 @@ from sklearn.dummy import DummyRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from crime_weather.launcher import prepare_home, services
-from crime_weather.settings import Settings
-from crime_weather_tests.mlflow_helpers import promote_foreign_model, register_model, tracking_uri
-from crime_weather_tests.processes import ROOT
+from crime_weather.core.settings import Settings
+from crime_weather.runtime.supervisor import prepare_home, services
+from harness.models import promote_foreign_model, register_model, tracking_uri
+from harness.processes import ROOT
 from serving.model_store import ModelStore
 
 # Names that hold a secret, and a literal given to one: `NAME = "x"`, `"NAME": "x"`, `NAME: "x"`,
@@ -109,7 +109,7 @@ def test_no_credential_in_the_tracked_files():
 
 
 def test_the_embedded_default_binds_every_service_to_loopback(tmp_path: Path):
-    """The commands `make run` starts (crime_weather/launcher.py) with the default settings."""
+    """The commands `make run` starts (crime_weather/runtime/supervisor.py) with the default settings."""
     settings = Settings(home=tmp_path)
     started = services(settings, prepare_home(settings))
     assert {service.name for service in started} == {"mlflow", "dagster", "api"}

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from litestar.testing import TestClient
 
+from crime_weather.core.names import WEATHER_BOUNDS
+from crime_weather.core.settings import Settings
 from crime_weather.modeling.pipeline import model_input
-from crime_weather.names import WEATHER_BOUNDS
-from crime_weather.settings import Settings
-from crime_weather_tests.mlflow_helpers import register_model, tracking_uri
+from harness.models import register_model, tracking_uri
 from serving.app import Runtime, create_app
 from serving.model_store import ModelStore
 from serving.structs import Observation

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from crime_weather_tests.mlflow_helpers import tracking_uri
-from crime_weather_tests.processes import Server, api_server, free_port, mlflow_server, wait_http
 from crime_weather_tests.serving.conftest import OBSERVATIONS, expected, random_observations, register
+from harness.models import tracking_uri
+from harness.processes import Server, api_server, free_port, mlflow_server, wait_http
 from serving.model_store import ModelStore
 
 pytestmark = pytest.mark.timeout(300)

@@ -11,9 +11,9 @@ import pytest
 from sklearn.dummy import DummyRegressor
 
 from crime_weather.modeling.pipeline import model_input
-from crime_weather_tests.mlflow_helpers import promote_foreign_model, tracking_uri
-from crime_weather_tests.processes import ROOT, free_port
 from crime_weather_tests.serving.conftest import OBSERVATIONS, register
+from harness.models import promote_foreign_model, tracking_uri
+from harness.processes import ROOT, free_port
 from serving.model_store import ModelStore
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from crime_weather.names import MODEL_INPUTS
-from crime_weather.settings import Settings
-from crime_weather_tests.mlflow_helpers import tracking_uri
+from crime_weather.core.names import MODEL_INPUTS
+from crime_weather.core.settings import Settings
 from crime_weather_tests.serving.conftest import OBSERVATIONS, expected, register, runtime_of, settings_for
+from harness.models import tracking_uri
 from serving.app import create_app
 from serving.model_store import Champion, ModelStore
 from serving.structs import Observation

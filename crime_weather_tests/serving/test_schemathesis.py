@@ -13,9 +13,9 @@ import uvicorn
 from hypothesis import HealthCheck, settings
 from litestar.testing import TestClient
 
-from crime_weather.settings import Settings
-from crime_weather_tests.processes import free_port, wait_http
+from crime_weather.core.settings import Settings
 from crime_weather_tests.serving.conftest import settings_for
+from harness.processes import free_port, wait_http
 from serving.app import create_app
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from crime_weather.names import WEATHER_BOUNDS
+from crime_weather.core.names import WEATHER_BOUNDS
 from crime_weather_tests.serving.conftest import runtime_of, settings_for
 from serving.app import create_app
 from serving.model_store import Champion

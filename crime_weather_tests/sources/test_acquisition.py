@@ -5,10 +5,10 @@ from functools import partial
 
 import pytest
 
-from crime_weather.settings import Settings
+from crime_weather.core.settings import Settings
+from crime_weather.core.storage import LocalStore
 from crime_weather.sources.acquisition import RemoteFile, acquire, mirror_files, official_files, source_files
 from crime_weather.sources.official import crime_urls
-from crime_weather.storage import LocalStore
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 import gzip
 
+from crime_weather.core.storage import BlobInfo
 from crime_weather.sources.catalog import (
     CRIME,
     REJECTED,
@@ -9,7 +10,6 @@ from crime_weather.sources.catalog import (
     crime_winners,
     describe,
 )
-from crime_weather.storage import BlobInfo
 from crime_weather_tests import builders
 
 

@@ -3,9 +3,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from crime_weather.schemas import raw_crime_schema
 from crime_weather.sources.crime import crime_months, detect_layout, parse_crime
 from crime_weather.sources.files import LandingFileError, open_raw
+from crime_weather.tables.schemas import raw_crime_schema
 from crime_weather_tests import builders
 
 TODAY = dt.date(2026, 1, 1)

@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crime_weather.months import month_days
-from crime_weather.schemas import raw_weather_schema
-from crime_weather.settings import DEFAULT_WEATHER_PRIORITY
+from crime_weather.core.months import month_days
+from crime_weather.core.settings import DEFAULT_WEATHER_PRIORITY
 from crime_weather.sources.files import LandingFileError, open_raw
 from crime_weather.sources.weather import (
     SourceSeries,
@@ -15,6 +14,7 @@ from crime_weather.sources.weather import (
     relative_humidity,
     source_rank,
 )
+from crime_weather.tables.schemas import raw_weather_schema
 from crime_weather_tests import builders
 
 MARCH = month_days("2019-03")

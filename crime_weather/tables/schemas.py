@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from crime_weather.months import month_days, month_mask
-from crime_weather.names import COMUNAS, TARGET, WEATHER_BOUNDS, WEATHER_FIELDS
+from crime_weather.core.months import month_days, month_mask
+from crime_weather.core.names import COMUNAS, TARGET, WEATHER_BOUNDS, WEATHER_FIELDS
 from crime_weather.sources.crime import LATITUDE_RANGE, LONGITUDE_RANGE
 
 _STRING = pd.StringDtype("pyarrow")

@@ -3,7 +3,7 @@ import os
 import boto3
 import pytest
 
-from crime_weather.storage import LocalStore, S3Store, open_store
+from crime_weather.core.storage import LocalStore, S3Store, open_store
 
 
 def test_local_store_lists_versions_and_hides_partial_files(tmp_path):

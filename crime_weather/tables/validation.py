@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from crime_weather.features import build_daily_features, covered_days
-from crime_weather.months import month_days, split_by_month
-from crime_weather.schemas import (
+from crime_weather.core.months import month_days, split_by_month
+from crime_weather.sources.crime import CrimeParse
+from crime_weather.sources.weather import CombinedWeather, SourceSeries, combine_weather
+from crime_weather.tables.features import build_daily_features, covered_days
+from crime_weather.tables.schemas import (
     daily_features_schema,
     raw_crime_schema,
     raw_weather_schema,
     validate_by_month,
 )
-from crime_weather.sources.crime import CrimeParse
-from crime_weather.sources.weather import CombinedWeather, SourceSeries, combine_weather
 
 
 @dataclass

@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from crime_weather.core.storage import BlobInfo, BlobStore, open_store
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
-from crime_weather.storage import BlobInfo, BlobStore, open_store
 
 
 @lru_cache(maxsize=8)

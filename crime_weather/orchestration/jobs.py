@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from crime_weather.assets.ingest import daily_features, raw_crime, raw_weather
-from crime_weather.resources import LandingZone
+from crime_weather.orchestration.assets.ingest import daily_features, raw_crime, raw_weather
+from crime_weather.orchestration.resources import LandingZone
 from crime_weather.sources.catalog import REJECTED, describe
 
 STAGE_TAG = "crime_weather/stage"
@@ -52,7 +52,7 @@ def landing_file_rejected() -> None:
 
 @dg.op(description="Fetch files the source has and the landing zone lacks (CRIME_WEATHER_SOURCE).")
 def acquire_new_files(context: dg.OpExecutionContext, landing: LandingZone) -> None:
-    from crime_weather.settings import get_settings
+    from crime_weather.core.settings import get_settings
     from crime_weather.sources.acquisition import acquire, source_files
 
     settings = get_settings()

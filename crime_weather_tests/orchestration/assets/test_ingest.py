@@ -3,8 +3,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from crime_weather.resources import parquet_to_frame
-from crime_weather.schemas import daily_features_schema, raw_crime_schema
+from crime_weather.orchestration.resources import parquet_to_frame
+from crime_weather.tables.schemas import daily_features_schema, raw_crime_schema
 from crime_weather_tests import builders
 from crime_weather_tests.dagster_helpers import checks, ingest_range, materialized
 

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
 from crime_weather_tests.dagster_helpers import materialize, seed_daily_features
-from crime_weather_tests.mlflow_helpers import register_model, synthetic_features
+from harness.models import register_model, synthetic_features
 
 MONTHS = [f"2019-{m:02d}" for m in range(1, 9)]
 CONTRACT_METRICS = {

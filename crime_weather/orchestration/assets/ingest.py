@@ -11,22 +11,22 @@ from collections.abc import Iterable, Iterator
 import dagster as dg
 import pandas as pd
 
-from crime_weather.assets.metadata import (
+from crime_weather.core.months import month_days
+from crime_weather.core.names import ROBBERY_TYPE, TARGET, WEATHER_FIELDS
+from crime_weather.orchestration.assets.metadata import (
     column_schema,
     date_range,
     markdown_table,
     null_rates,
 )
-from crime_weather.monthly import crime_partitions, feature_partitions, weather_partitions
-from crime_weather.months import month_days
-from crime_weather.names import ROBBERY_TYPE, TARGET, WEATHER_FIELDS
-from crime_weather.partitions import months
-from crime_weather.resources import IngestPolicy, LandingZone
-from crime_weather.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
+from crime_weather.orchestration.partitions import months
+from crime_weather.orchestration.resources import IngestPolicy, LandingZone
 from crime_weather.sources.catalog import WEATHER, LandingFile, crime_winners, newest_first
 from crime_weather.sources.crime import parse_crime
 from crime_weather.sources.files import LandingFileError
 from crime_weather.sources.weather import SourceSeries, parse_weather
+from crime_weather.tables.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
+from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
 
 SCHEMA_CHECK = "schema"
 

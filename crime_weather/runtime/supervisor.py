@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from crime_weather.settings import Settings, get_settings
+from crime_weather.core.settings import Settings, get_settings
+from crime_weather.core.storage import LocalStore, open_store
 from crime_weather.sources.acquisition import acquire, source_files
-from crime_weather.storage import LocalStore, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -5,17 +5,17 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from crime_weather.assets.metadata import date_range
+from crime_weather.core.months import months_of
+from crime_weather.core.names import TARGET
 from crime_weather.modeling import plots
 from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
 from crime_weather.modeling.promotion import decide, record, test_deviance
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
 from crime_weather.modeling.split import TemporalSplit, fingerprint, temporal_split
 from crime_weather.modeling.train import SearchBudget, train_challenger
-from crime_weather.months import months_of
-from crime_weather.names import TARGET
-from crime_weather.resources import MlflowTracking, TrainingPolicy
-from crime_weather.schemas import validate_split
+from crime_weather.orchestration.assets.metadata import date_range
+from crime_weather.orchestration.resources import MlflowTracking, TrainingPolicy
+from crime_weather.tables.schemas import validate_split
 
 AC = dg.AutomationCondition
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from crime_weather_tests.platform import kill_processes_with_env, processes_with_env, wait_for
-from crime_weather_tests.processes import ROOT, clean_environment
+from harness.processes import ROOT, clean_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 

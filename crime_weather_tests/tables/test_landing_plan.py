@@ -1,4 +1,5 @@
-from crime_weather.ingest_plan import (
+from crime_weather.sources.catalog import CRIME, REJECTED, SKIPPED, WEATHER, LandingFile
+from crime_weather.tables.landing_plan import (
     CRIME_ASSETS,
     WEATHER_ASSETS,
     contiguous_segments,
@@ -6,7 +7,6 @@ from crime_weather.ingest_plan import (
     encode_cursor,
     plan_ingest,
 )
-from crime_weather.sources.catalog import CRIME, REJECTED, SKIPPED, WEATHER, LandingFile
 
 
 def crime(key, months, landed=1.0, version="1"):

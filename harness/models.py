@@ -11,7 +11,8 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from crime_weather.features import calendar_columns
+from crime_weather.core.months import month_days
+from crime_weather.core.names import CALENDAR_COLUMNS, COMUNAS, TARGET, WEATHER_FIELDS
 from crime_weather.modeling.pipeline import TRUSTED_TYPES, build_pipeline, model_input
 from crime_weather.modeling.registry import (
     CHAMPION,
@@ -19,8 +20,7 @@ from crime_weather.modeling.registry import (
     TAG_PROMOTED_AT,
     TAG_TRAINED_MONTHS,
 )
-from crime_weather.months import month_days
-from crime_weather.names import CALENDAR_COLUMNS, COMUNAS, TARGET, WEATHER_FIELDS
+from crime_weather.tables.features import calendar_columns
 
 
 def tracking_uri(folder: Path) -> str:

@@ -5,19 +5,19 @@ from collections import Counter
 
 import dagster as dg
 
-from crime_weather.assets.ingest import LANDING_CRIME, LANDING_WEATHER, refused_crime_months
-from crime_weather.assets.metadata import markdown_table
-from crime_weather.ingest_plan import (
+from crime_weather.orchestration.assets.ingest import LANDING_CRIME, LANDING_WEATHER, refused_crime_months
+from crime_weather.orchestration.assets.metadata import markdown_table
+from crime_weather.orchestration.jobs import FILE_TAG, ingest_job, landing_file_rejected
+from crime_weather.orchestration.partitions import months
+from crime_weather.orchestration.resources import LandingZone
+from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
+from crime_weather.tables.landing_plan import (
     WEATHER_ASSETS,
     contiguous_segments,
     decode_cursor,
     encode_cursor,
     plan_ingest,
 )
-from crime_weather.jobs import FILE_TAG, ingest_job, landing_file_rejected
-from crime_weather.partitions import months
-from crime_weather.resources import LandingZone
-from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
 
 # Dagster's tags for a run over a key range of a partitioned asset (single-run backfills use them).
 RANGE_START_TAG = "dagster/asset_partition_range_start"

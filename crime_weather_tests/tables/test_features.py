@@ -1,12 +1,12 @@
 import pandas as pd
 import pytest
 
-from crime_weather.features import build_daily_features, covered_days, is_holiday
-from crime_weather.months import month_days
-from crime_weather.names import WEATHER_FIELDS
-from crime_weather.schemas import daily_features_schema
+from crime_weather.core.months import month_days
+from crime_weather.core.names import WEATHER_FIELDS
 from crime_weather.sources.crime import parse_crime
 from crime_weather.sources.files import open_raw
+from crime_weather.tables.features import build_daily_features, covered_days, is_holiday
+from crime_weather.tables.schemas import daily_features_schema
 from crime_weather_tests import builders
 
 

@@ -8,8 +8,8 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from crime_weather.months import month_days
-from crime_weather.names import COMUNAS, ROBBERY_TYPE, TARGET, WEATHER_FIELDS
+from crime_weather.core.months import month_days
+from crime_weather.core.names import COMUNAS, ROBBERY_TYPE, TARGET, WEATHER_FIELDS
 
 
 def covered_days(events: pd.DataFrame, month: str) -> pd.DatetimeIndex:
