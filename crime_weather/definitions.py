@@ -11,7 +11,7 @@ from crime_weather.orchestration.assets.ingest import (
     raw_weather,
 )
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
-from crime_weather.orchestration.jobs import STAGE_TAG, acquisition, ingest_job, landing_file_rejected
+from crime_weather.orchestration.jobs import acquisition, ingest_job, landing_file_rejected
 from crime_weather.orchestration.resources import (
     IngestPolicy,
     LandingZone,
@@ -19,6 +19,7 @@ from crime_weather.orchestration.resources import (
     TrainingPolicy,
     WarehouseIOManager,
 )
+from crime_weather.orchestration.sensors import retrain
 from crime_weather.orchestration.sensors.landing import build_landing_sensor
 
 
@@ -46,29 +47,21 @@ def build_resources(settings: Settings) -> dict[str, object]:
     }
 
 
-MODEL_ASSETS = [train_test_split, challenger_model, champion_model]
-
-
-def build_retrain_sensor(interval_seconds: int = 30) -> dg.AutomationConditionSensorDefinition:
-    """Declarative automation: the retrain runs when daily_features partitions change (assets/model.py)."""
-    return dg.AutomationConditionSensorDefinition(
-        "retrain_on_new_features",
-        target=dg.AssetSelection.assets(*MODEL_ASSETS),
-        run_tags={STAGE_TAG: "train"},
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=interval_seconds,
-        description="Retrains and promotes once per burst of new or changed daily_features partitions.",
-    )
-
-
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or get_settings()
     return dg.Definitions(
-        assets=[LANDING_CRIME, LANDING_WEATHER, raw_crime, raw_weather, daily_features, *MODEL_ASSETS],
+        assets=[
+            LANDING_CRIME,
+            LANDING_WEATHER,
+            raw_crime,
+            raw_weather,
+            daily_features,
+            *retrain.automate([train_test_split, challenger_model, champion_model]),
+        ],
         jobs=[ingest_job, landing_file_rejected, acquisition],
         sensors=[
             build_landing_sensor(settings.landing_poll_seconds),
-            build_retrain_sensor(settings.automation_seconds),
+            retrain.build_retrain_sensor(settings.automation_seconds),
         ],
         schedules=[
             dg.ScheduleDefinition(

@@ -4,7 +4,7 @@ import pytest
 from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
 from crime_weather.modeling.promotion import decide
 from crime_weather.modeling.split import fingerprint, temporal_split
-from crime_weather.tables.schemas import validate_split
+from crime_weather.tables.validation import validate_split
 from harness.models import synthetic_features
 
 MONTHS = [f"2019-{m:02d}" for m in range(1, 9)]

@@ -5,15 +5,19 @@ months it supplies), validates all of them with its Pandera schema in one pass a
 blocking check, so a bad partition stops everything downstream in the run.
 """
 
+import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pandera.pandas as pa
 
 from crime_weather.core.months import month_days
 from crime_weather.core.names import ROBBERY_TYPE, TARGET, WEATHER_FIELDS
-from crime_weather.orchestration.assets.metadata import (
+from crime_weather.orchestration.checks import schema_check, schema_result
+from crime_weather.orchestration.metadata import (
     column_schema,
     date_range,
     markdown_table,
@@ -27,8 +31,6 @@ from crime_weather.sources.files import LandingFileError
 from crime_weather.sources.weather import SourceSeries, parse_weather
 from crime_weather.tables.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
 from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
-
-SCHEMA_CHECK = "schema"
 
 LANDING_CRIME = dg.AssetSpec(
     "landing_crime_files",
@@ -44,41 +46,41 @@ LANDING_WEATHER = dg.AssetSpec(
 )
 
 
-def _schema_check(asset: str, what: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(SCHEMA_CHECK, asset=asset, blocking=True, description=what)
+def monthly_table(
+    schema: pa.DataFrameSchema, check: str, **kwargs: Any
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """@dg.asset for a table stored one parquet file per month, many months in one run, guarded by
+    its Pandera schema as a blocking check (`check` says what it holds) and showing it in the UI.
 
+    `backfill_policy` is a beta API we rely on (one run for a load of many months): its warning is
+    silenced here, for these decorations only.
+    """
 
-def _check_result(problems: dict[str, str], partitions: list[str]) -> dg.AssetCheckResult:
-    lines = [f"**{key}**: {problem}" for key, problem in sorted(problems.items())]
-    return dg.AssetCheckResult(
-        passed=not problems,
-        metadata={
-            "partitions_checked": len(partitions),
-            "failing_partitions": sorted(problems),
-            "problems": dg.MetadataValue.md("\n\n".join(lines) or "none"),
-        },
-        description="; ".join(
-            f"{key}: {problem.splitlines()[0]}" for key, problem in sorted(problems.items())
-        )
-        or None,
-    )
+    def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return dg.asset(
+                partitions_def=months,
+                io_manager_key="warehouse",
+                backfill_policy=dg.BackfillPolicy.single_run(),
+                check_specs=[schema_check(function.__name__, check)],
+                group_name="ingest",
+                kinds={"pandas", "parquet"},
+                metadata={"dagster/column_schema": column_schema(schema)},
+                **kwargs,
+            )(function)
+
+    return decorate
 
 
 def _landing_failure(error: LandingFileError) -> dg.Failure:
     return dg.Failure(description=str(error), metadata={"file": error.name, "problem": error.problem})
 
 
-@dg.asset(
-    partitions_def=months,
-    io_manager_key="warehouse",
+@monthly_table(
+    raw_crime_schema(),
+    "Canonical crime schema per month; files over the bad-row limit fail.",
     deps=[LANDING_CRIME],
-    check_specs=[
-        _schema_check("raw_crime", "Canonical crime schema per month; files over the bad-row limit fail.")
-    ],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="ingest",
-    kinds={"pandas", "parquet"},
-    metadata={"dagster/column_schema": column_schema(raw_crime_schema())},
 )
 def raw_crime(
     context: dg.AssetExecutionContext, landing: LandingZone, ingest_policy: IngestPolicy
@@ -135,7 +137,7 @@ def raw_crime(
                 partition_key=month,
             )
     yield dg.Output(outputs)
-    yield _check_result(problems, partitions)
+    yield schema_result(problems, partitions)
 
 
 def refused_crime_months(instance: dg.DagsterInstance, months: Iterable[str]) -> dict[str, str]:
@@ -182,17 +184,10 @@ def _weather_series(landing: LandingZone) -> tuple[list[SourceSeries], dict[str,
     return series, files_of
 
 
-@dg.asset(
-    partitions_def=months,
-    io_manager_key="warehouse",
+@monthly_table(
+    raw_weather_schema(),
+    "One row per day of the month, values within physical bounds.",
     deps=[LANDING_WEATHER],
-    check_specs=[
-        _schema_check("raw_weather", "One row per day of the month, values within physical bounds.")
-    ],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="ingest",
-    kinds={"pandas", "parquet"},
-    metadata={"dagster/column_schema": column_schema(raw_weather_schema())},
 )
 def raw_weather(
     context: dg.AssetExecutionContext, landing: LandingZone, ingest_policy: IngestPolicy
@@ -218,19 +213,12 @@ def raw_weather(
             partition_key=month,
         )
     yield dg.Output(tables.frames)
-    yield _check_result(tables.problems, partitions)
+    yield schema_result(tables.problems, partitions)
 
 
-@dg.asset(
-    partitions_def=months,
-    io_manager_key="warehouse",
-    check_specs=[
-        _schema_check("daily_features", "Complete date x comuna grid, target >= 0, valid calendar.")
-    ],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="ingest",
-    kinds={"pandas", "parquet"},
-    metadata={"dagster/column_schema": column_schema(daily_features_schema())},
+@monthly_table(
+    daily_features_schema(),
+    "Complete date x comuna grid, target >= 0, valid calendar.",
 )
 def daily_features(
     context: dg.AssetExecutionContext,
@@ -264,4 +252,4 @@ def daily_features(
             partition_key=month,
         )
     yield dg.Output(tables.frames)
-    yield _check_result(tables.problems, partitions)
+    yield schema_result(tables.problems, partitions)

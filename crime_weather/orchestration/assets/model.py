@@ -1,4 +1,4 @@
-"""train_test_split -> challenger_model -> champion_model, retrained automatically on new features."""
+"""train_test_split -> challenger_model -> champion_model (when they run: sensors/retrain.py)."""
 
 from collections.abc import Iterator
 
@@ -13,26 +13,9 @@ from crime_weather.modeling.promotion import decide, record, test_deviance
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
 from crime_weather.modeling.split import TemporalSplit, fingerprint, temporal_split
 from crime_weather.modeling.train import SearchBudget, train_challenger
-from crime_weather.orchestration.assets.metadata import date_range
+from crime_weather.orchestration.metadata import date_range
 from crime_weather.orchestration.resources import MlflowTracking, TrainingPolicy
-from crime_weather.tables.schemas import validate_split
-
-AC = dg.AutomationCondition
-
-# Retrain once per burst of new features: wait until no ingest is running or queued and no month is
-# missing, never on data whose blocking checks failed, and only once per change (since_last_handled).
-RETRAIN_ON_NEW_FEATURES = (
-    AC.any_deps_updated().since_last_handled()
-    & ~AC.any_deps_missing()
-    & ~AC.any_deps_in_progress()
-    & ~AC.in_progress()
-    & ~AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
-).with_label("retrain on new features")
-
-# Downstream of the split: follow it in the same run.
-FOLLOW_UPSTREAM = (
-    AC.any_deps_updated().since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
-).with_label("follow upstream")
+from crime_weather.tables.validation import validate_split
 
 
 def _split_from(frames: dict[str, pd.DataFrame]) -> TemporalSplit:
@@ -51,7 +34,6 @@ def _split_from(frames: dict[str, pd.DataFrame]) -> TemporalSplit:
             description="Train and test are valid, disjoint, test strictly after train, target never null.",
         )
     ],
-    automation_condition=RETRAIN_ON_NEW_FEATURES,
     group_name="model",
     kinds={"pandas", "parquet"},
 )
@@ -85,7 +67,6 @@ def train_test_split(
 
 @dg.asset(
     ins={"train_test_split": dg.AssetIn()},
-    automation_condition=FOLLOW_UPSTREAM,
     group_name="model",
     kinds={"mlflow", "sklearn", "optuna"},
 )
@@ -143,7 +124,6 @@ def challenger_model(
             description="The champion's test deviance is below the comuna x weekday mean baseline's.",
         )
     ],
-    automation_condition=FOLLOW_UPSTREAM,
     group_name="model",
     kinds={"mlflow"},
 )

@@ -1,1 +1,1 @@
-"""Sensors: the landing zone drives ingestion; automation conditions drive retraining."""
+"""Sensors: the landing zone drives ingestion (landing.py); new features drive retraining (retrain.py)."""

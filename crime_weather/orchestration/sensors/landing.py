@@ -6,8 +6,8 @@ from collections import Counter
 import dagster as dg
 
 from crime_weather.orchestration.assets.ingest import LANDING_CRIME, LANDING_WEATHER, refused_crime_months
-from crime_weather.orchestration.assets.metadata import markdown_table
 from crime_weather.orchestration.jobs import FILE_TAG, ingest_job, landing_file_rejected
+from crime_weather.orchestration.metadata import markdown_table
 from crime_weather.orchestration.partitions import months
 from crime_weather.orchestration.resources import LandingZone
 from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import dagster as dg
@@ -43,4 +44,6 @@ def column_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
     """The Pandera schema as Dagster's column schema (through dagster-pandera), shown on the asset page."""
     from dagster_pandera import pandera_schema_to_dagster_type
 
-    return pandera_schema_to_dagster_type(schema).metadata["schema"].schema
+    with warnings.catch_warnings():  # a beta API we rely on on purpose: no warning in every run's log
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return pandera_schema_to_dagster_type(schema).metadata["schema"].schema
