@@ -58,12 +58,9 @@ bench-soak: install
 	$(VENV)/bin/python benchmarks/soak.py
 
 # Force a retrain now, with `make run` running: split -> challenger -> champion, recorded in the same
-# Dagster instance (the UI shows the run) and MLflow server.
+# Dagster instance (the UI shows the run) and MLflow server (paths and URLs from the settings).
 retrain: install
-	DAGSTER_HOME=$$(realpath -m $${CRIME_WEATHER_HOME:-.data})/dagster \
-	CRIME_WEATHER_MLFLOW_TRACKING_URI=$${CRIME_WEATHER_MLFLOW_TRACKING_URI:-http://127.0.0.1:5001} \
-	$(VENV)/bin/dagster asset materialize \
-		-m crime_weather.definitions --select train_test_split,challenger_model,champion_model
+	$(VENV)/bin/python -m crime_weather.runtime.retrain
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -9,20 +9,11 @@ default, the shared folder as mirror) from start to every month materialized (be
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from crime_weather.core.settings import DEFAULT_WEATHER_PRIORITY
-from crime_weather.sources.catalog import CRIME, WEATHER, classify
-from crime_weather.sources.crime import parse_crime
-from crime_weather.sources.files import open_raw
-from crime_weather.sources.weather import parse_weather
-from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
-
-ROOT = Path(__file__).resolve().parents[1]
+from harness.shared_data import SHARED_RAW, monthly_tables, parse_folder
 
 
 def _peak_rss_mb() -> float:
@@ -31,53 +22,19 @@ def _peak_rss_mb() -> float:
 
 def in_process(data: Path) -> dict[str, float]:
     """One full pass; returns its timings."""
-    files = sorted(p for p in data.iterdir() if p.is_file())
     started = time.perf_counter()
-
-    def load(path: Path):
-        raw = open_raw(path.read_bytes(), path.name)
-        kind = classify(raw)[0]
-        if kind == CRIME:
-            return kind, parse_crime(raw)
-        if kind == WEATHER:
-            return kind, parse_weather(raw)
-        return kind, None
-
-    # Files are independent and pyarrow releases the GIL: parse them on both cores.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        loaded = list(pool.map(load, files))
+    parsed = parse_folder(data)
     parsed_at = time.perf_counter()
-    crimes = [p for kind, p in loaded if kind == CRIME]
-    series = [s for kind, p in loaded if kind == WEATHER for s in p.series]
-    # The later file wins the months both cover, as in the platform (sorted name = landing order here).
-    months_of_file = {id(parsed): [] for parsed in crimes}
-    winner = {}
-    for parsed in crimes:
-        for month in parsed.months:
-            winner[month] = parsed
-    for month, parsed in sorted(winner.items()):
-        months_of_file[id(parsed)].append(month)
-    # The same calls as the assets: one pass per file for crime, one for weather, one for features.
-    crime, problems = {}, {}
-    for parsed in crimes:
-        tables = crime_partitions(parsed, months_of_file[id(parsed)], max_bad_share=0.01)
-        crime.update(tables.frames)
-        problems.update(tables.problems)
-    weather, _ = weather_partitions(series, sorted(winner), DEFAULT_WEATHER_PRIORITY)
-    features = feature_partitions(crime, weather.frames, sorted(winner))
-    problems.update(weather.problems)
-    problems.update(features.problems)
-    events_used = sum(len(frame) for frame in crime.values())
+    tables = monthly_tables(parsed)  # the same calls as the assets: per crime file, weather, features
     wall = time.perf_counter() - started
-    rows = sum(p.rows_read for p in crimes)
     return {
-        "files": len(files),
-        "crime_files": len(crimes),
-        "rows": rows,
-        "months": len(winner),
-        "events": events_used,
-        "feature_rows": sum(len(f) for f in features.frames.values()),
-        "failing": len(problems),
+        "files": parsed.files,
+        "crime_files": len(parsed.crimes),
+        "rows": sum(p.rows_read for p in parsed.crimes),
+        "months": len(tables.features),
+        "events": sum(len(frame) for frame in tables.crime.values()),
+        "feature_rows": sum(len(f) for f in tables.features.values()),
+        "failing": len(tables.problems),
         "parse": parsed_at - started,
         "wall": wall,
     }
@@ -105,7 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
+    parser.add_argument("--data", type=Path, default=SHARED_RAW)
     parser.add_argument("--make-run", action="store_true", help="also time a full `make run`")
     parser.add_argument("--repeats", type=int, default=3, help="warm passes after the cold one")
     args = parser.parse_args()

@@ -15,40 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import mlflow
-
 from crime_weather.core.settings import get_settings
 from crime_weather.modeling.split import temporal_split
+from crime_weather.modeling.tracking import client_for, experiment_id, run
 from crime_weather.modeling.train import SearchBudget, train_challenger
-from crime_weather.sources.catalog import CRIME, WEATHER, classify
-from crime_weather.sources.crime import parse_crime
-from crime_weather.sources.files import open_raw
-from crime_weather.sources.weather import parse_weather
-from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
+from harness.shared_data import SHARED_RAW, daily_features
 
 ROOT = Path(__file__).resolve().parents[1]
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-
-
-def daily_features(data: Path, priority) -> dict:
-    """All months' features, the later file (by name) winning shared months as in landing order."""
-    crimes, series = [], []
-    for path in sorted(p for p in data.iterdir() if p.is_file()):
-        raw = open_raw(path.read_bytes(), path.name)
-        kind = classify(raw)[0]
-        if kind == CRIME:
-            crimes.append(parse_crime(raw))
-        elif kind == WEATHER:
-            series += parse_weather(raw).series
-    winners = {month: parsed for parsed in crimes for month in parsed.months}
-    crime = {}
-    for parsed in crimes:
-        months = [month for month, winner in winners.items() if winner is parsed]
-        crime.update(crime_partitions(parsed, months, max_bad_share=1.0).frames)
-    months = sorted(crime)
-    weather, _ = weather_partitions(series, months, priority)
-    return feature_partitions(crime, weather.frames, months).frames
 
 
 def table(
@@ -99,7 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
+    parser.add_argument("--data", type=Path, default=SHARED_RAW)
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
     settings = get_settings()
@@ -111,13 +86,12 @@ def main() -> None:
         settings.search_trials, settings.search_timeout_seconds, settings.cv_splits, settings.seed
     )
     with tempfile.TemporaryDirectory() as folder:
-        mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
-        experiment = mlflow.create_experiment(
-            "benchmark", artifact_location=Path(folder, "artifacts").as_uri()
-        )
-        mlflow.set_experiment(experiment_id=experiment)
-        with mlflow.start_run():
-            report = train_challenger(split, budget, registered_model="benchmark", dagster_run_id="benchmark")
+        client = client_for(f"sqlite:///{folder}/mlflow.db")
+        experiment = experiment_id(client, "benchmark", Path(folder, "artifacts").as_uri())
+        with run(client, experiment, "benchmark") as parent:
+            report = train_challenger(
+                split, budget, parent, registered_model="benchmark", dagster_run_id="benchmark"
+            )
     wall = time.perf_counter() - started
     trials = sum(report.trials.values())
     m = report.metrics

@@ -32,6 +32,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "mlflow_tracking": MlflowTracking(
             tracking_uri=settings.tracking_uri,
+            experiment=settings.mlflow_experiment,
             registered_model=settings.registered_model,
             artifact_location=settings.artifact_location,
             ui_url=settings.mlflow_ui_url,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+from harness.shared_data import SHARED_RAW
 
 
 @pytest.fixture

@@ -1,25 +1,29 @@
-"""A real MLflow registry for tests: sqlite backend and a temp artifact folder, no server."""
+"""Models in a real MLflow registry for tests and benchmarks: registered as the platform registers them\n(or, on purpose, not), with synthetic features to fit them on."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 from pathlib import Path
 
-import mlflow
+import mlflow.sklearn
 import numpy as np
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from crime_weather.core.months import month_days
 from crime_weather.core.names import CALENDAR_COLUMNS, COMUNAS, TARGET, WEATHER_FIELDS
-from crime_weather.modeling.pipeline import TRUSTED_TYPES, build_pipeline, model_input
+from crime_weather.modeling.pipeline import build_pipeline, model_input
 from crime_weather.modeling.registry import (
     CHAMPION,
     TAG_DAGSTER_RUN,
     TAG_PROMOTED_AT,
     TAG_TRAINED_MONTHS,
+    register,
 )
+from crime_weather.modeling.tracking import client_for, experiment_id, run
 from crime_weather.tables.features import calendar_columns
 
 
@@ -54,6 +58,14 @@ def synthetic_features(
     return frames
 
 
+def _experiment(client: MlflowClient, uri: str) -> str:
+    """The platform's experiment; without a server, artifacts go beside the sqlite file."""
+    if not uri.startswith("sqlite:"):
+        return experiment_id(client, "crime_weather")
+    artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+    return experiment_id(client, "crime_weather", artifacts)
+
+
 def register_model(
     uri: str,
     name: str = "crime_weather",
@@ -63,50 +75,39 @@ def register_model(
     seed: int = 0,
     months: list[str] | None = None,
 ) -> str:
-    """Fit a small pipeline on synthetic features, log it as the platform does, and register it."""
+    """Fit a small pipeline on synthetic features, log and register it as the platform does."""
     months = months or ["2019-01", "2019-02", "2019-03"]
     frames = synthetic_features(months, seed=seed)
     data = pd.concat(frames.values(), ignore_index=True)
     inputs = model_input(data)
     pipeline = build_pipeline({"max_iter": max_iter}, seed=seed).fit(inputs, data[TARGET])
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)  # log_model registers through the process-wide registry URI
-    client = MlflowClient(uri, uri)
-    experiment = client.get_experiment_by_name("crime_weather") or client.get_experiment(
-        client.create_experiment(
-            "crime_weather",
-            artifact_location=(Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri(),
-        )
-    )
-    with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
-        mlflow.log_metrics({"test_poisson_deviance": 1.0 + seed / 100, "test_mae": 2.0, "test_rmse": 3.0})
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=infer_signature(inputs.head(5), pipeline.predict(inputs.head(5))),
-            input_example=inputs.head(5),
-            serialization_format="skops",
-            skops_trusted_types=list(TRUSTED_TYPES),
-            registered_model_name=name,
-        )
-    version = str(info.registered_model_version)
-    client.set_model_version_tag(name, version, TAG_TRAINED_MONTHS, json.dumps(months))
-    client.set_model_version_tag(name, version, TAG_DAGSTER_RUN, f"test-run-{run.info.run_id[:8]}")
+    client = client_for(uri)
+    with run(client, _experiment(client, uri), f"test model {seed}") as logged:
+        logged.metrics({"test_poisson_deviance": 1.0 + seed / 100, "test_mae": 2.0, "test_rmse": 3.0})
+        tags = {TAG_TRAINED_MONTHS: json.dumps(months), TAG_DAGSTER_RUN: f"test-run-{logged.run_id[:8]}"}
+        version = register(logged, pipeline, inputs.head(5), name, tags)
     if alias:
         client.set_model_version_tag(name, version, TAG_PROMOTED_AT, "2026-01-01T00:00:00+00:00")
         client.set_registered_model_alias(name, alias, version)
     return version
 
 
-def promote_foreign_model(uri: str, model: object, name: str = "crime_weather", **log_options: object) -> str:
-    """Log `model` as a new version with `log_options` (e.g. a pickle format, or trusted types the model
-    file chose itself), not the way the platform does, and make it the champion: what a careless or
-    hostile registry user could do."""
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    experiment = MlflowClient(uri, uri).get_experiment_by_name(name).experiment_id
-    with mlflow.start_run(experiment_id=experiment):
-        info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name, **log_options)
-    version = str(info.registered_model_version)
-    MlflowClient(uri, uri).set_registered_model_alias(name, CHAMPION, version)
+def promote_foreign_model(
+    uri: str, model: object, name: str = "crime_weather", **save_options: object
+) -> str:
+    """Log `model` as a new version with `save_options` (e.g. a pickle format, or trusted types the
+    model file chose itself), not the way the platform does, and make it the champion: what a careless
+    or hostile registry user could do."""
+    client = client_for(uri)
+    with (
+        run(client, _experiment(client, uri), "foreign model") as logged,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        mlflow.sklearn.save_model(model, path=f"{folder}/model", **save_options)
+        logged.folder(Path(folder) / "model", "model")
+        source = f"{logged.artifact_uri}/model"
+    with contextlib.suppress(MlflowException):  # it exists
+        client.create_registered_model(name)
+    version = str(client.create_model_version(name, source=source, run_id=logged.run_id).version)
+    client.set_registered_model_alias(name, CHAMPION, version)
     return version

@@ -27,7 +27,7 @@ from litestar.params import JSONBody
 
 from crime_weather.core.settings import Settings, get_settings
 from serving.batching import MicroBatcher
-from serving.decoding import ClosedStructSchemaPlugin, StrictBody
+from serving.decoding import StrictBody, close_struct_schemas
 from serving.errors import Refused, decode_error_response, refused_response, too_large_response
 from serving.model_store import Champion, ModelStore
 from serving.predict import predict_rows
@@ -205,12 +205,11 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     settings = settings or get_settings()
     store = ModelStore(settings.tracking_uri, settings.registered_model)
     runtime = Runtime(settings=settings, store=store, freeze_gc=freeze_gc)
-    return Litestar(
+    app = Litestar(
         route_handlers=[PredictionController, StatusController],
         state=State({"runtime": runtime}),
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.api_max_body_bytes,
-        plugins=[ClosedStructSchemaPlugin()],
         exception_handlers={
             msgspec.DecodeError: decode_error_response,  # ValidationError is a DecodeError
             Refused: refused_response,
@@ -224,3 +223,5 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             render_plugins=[SwaggerRenderPlugin(path=["/swagger", "/"]), JsonRenderPlugin()],
         ),
     )
+    close_struct_schemas(app)
+    return app

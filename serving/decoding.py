@@ -11,11 +11,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
-from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.dto import MsgspecDTO
 
+from serving import structs
+
 if TYPE_CHECKING:
-    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar import Litestar
     from litestar.openapi.spec import Reference, Schema
     from litestar.typing import FieldDefinition
 
@@ -35,21 +36,26 @@ class StrictBody(MsgspecDTO[T], Generic[T]):
 
     @classmethod
     def create_openapi_schema(
-        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
     ) -> Reference | Schema:
         return schema_creator.for_field_definition(field_definition)
 
 
-class ClosedStructSchemaPlugin(StructSchemaPlugin):
-    """Structs that forbid unknown fields are closed objects in the schema too
-    (`additionalProperties: false`), so clients and schemathesis know extra fields are refused."""
+def close_struct_schemas(app: Litestar) -> None:
+    """Structs that forbid unknown fields are closed objects in the schema too (`additionalProperties:
+    false`), so clients and schemathesis know extra fields are refused. Litestar has no public hook
+    for a struct's schema, so the generated document is amended once, when the app is built."""
+    closed = {
+        struct.__name__ for struct in _structs(structs) if struct.__struct_config__.forbid_unknown_fields
+    }
+    for schema in (app.openapi_schema.components.schemas or {}).values():
+        if schema.title in closed:
+            schema.additional_properties = False
 
-    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
-        return super().is_plugin_supported_field(field_definition) and bool(
-            field_definition.type_.__struct_config__.forbid_unknown_fields
-        )
 
-    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
-        schema = super().to_openapi_schema(field_definition, schema_creator)
-        schema.additional_properties = False
-        return schema
+def _structs(module: object) -> list[type[msgspec.Struct]]:
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, msgspec.Struct) and value is not msgspec.Struct
+    ]

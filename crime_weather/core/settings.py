@@ -1,7 +1,8 @@
 """One settings object, read from `CRIME_WEATHER_*` environment variables (DESIGN.md §5).
 
 Every default is the embedded one-machine setup under `CRIME_WEATHER_HOME` (default `./.data`);
-compose and clusters change behaviour only through the environment.
+compose and clusters change behaviour only through the environment. Every path and URL the
+platform uses is derived here, once: other modules ask, they do not rebuild.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
         default=None,
         description="MLflow as a browser reaches it, for links in Dagster (default: the tracking URI).",
     )
+    mlflow_port: int = Field(default=5001, description="Port of the MLflow server `make run` starts.")
+    mlflow_experiment: str = "crime_weather"
     registered_model: str = "crime_weather"
     test_months: int = Field(default=6, ge=1)
     search_trials: int = Field(
@@ -89,6 +92,9 @@ class Settings(BaseSettings):
         default=0.0, ge=0, description="Relative improvement in test deviance a challenger needs."
     )
     seed: int = 42
+
+    # Dagster UI of `make run`.
+    dagster_port: int = 3000
 
     # Serving.
     api_host: str = "127.0.0.1"
@@ -122,25 +128,61 @@ class Settings(BaseSettings):
         return value
 
     @cached_property
+    def root(self) -> Path:
+        """`home`, absolute: every embedded path below hangs from it."""
+        return self.home.expanduser().resolve()
+
+    @cached_property
     def landing(self) -> str:
-        return self.landing_uri or str(self.home.resolve() / "landing")
+        return self.landing_uri or str(self.root / "landing")
 
     @cached_property
     def warehouse(self) -> str:
-        return self.warehouse_uri or str(self.home.resolve() / "warehouse")
+        return self.warehouse_uri or str(self.root / "warehouse")
+
+    @cached_property
+    def dagster_home(self) -> Path:
+        """DAGSTER_HOME of the embedded platform (its instance: SQLite storage, run logs)."""
+        return self.root / "dagster"
+
+    @cached_property
+    def logs(self) -> Path:
+        """One log per service `make run` starts."""
+        return self.root / "logs"
+
+    @cached_property
+    def mlflow_backend_uri(self) -> str:
+        """The embedded MLflow store (runs and registry): a SQLite file under home."""
+        return f"sqlite:///{self.root / 'mlflow' / 'mlflow.db'}"
+
+    @cached_property
+    def mlflow_artifacts(self) -> Path:
+        return self.root / "mlflow" / "artifacts"
+
+    @cached_property
+    def mlflow_server_url(self) -> str:
+        """The MLflow server `make run` starts over the embedded store (loopback only)."""
+        return f"http://127.0.0.1:{self.mlflow_port}"
+
+    @cached_property
+    def dagster_url(self) -> str:
+        return f"http://127.0.0.1:{self.dagster_port}"
+
+    @cached_property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @cached_property
+    def tracking_uri(self) -> str:
+        """Where runs and models are tracked: the configured URI, else the embedded store directly."""
+        return self.mlflow_tracking_uri or self.mlflow_backend_uri
 
     @cached_property
     def artifact_location(self) -> str | None:
         """Where a new experiment keeps artifacts when MLflow runs without a server."""
-        if self.tracking_uri.startswith("sqlite:"):
-            return (self.home.resolve() / "mlflow" / "artifacts").as_uri()
+        if self.tracking_uri == self.mlflow_backend_uri:
+            return self.mlflow_artifacts.as_uri()
         return None
-
-    @cached_property
-    def tracking_uri(self) -> str:
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        return f"sqlite:///{self.home.resolve() / 'mlflow' / 'mlflow.db'}"
 
 
 def get_settings() -> Settings:

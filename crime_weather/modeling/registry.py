@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -20,9 +21,7 @@ from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from crime_weather.modeling.pipeline import TRUSTED_TYPES
-
-# Progress bars for artifact downloads only clutter service logs.
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+from crime_weather.modeling.tracking import RunLog, client_for
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -67,15 +66,42 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> ModelVersion |
         raise
 
 
+def register(run: RunLog, pipeline: Pipeline, example: pd.DataFrame, name: str, tags: dict[str, str]) -> str:
+    """Log `pipeline` as the run's `model` artifact (skops, our trusted types, a signature and an input
+    example), register it as a new version of `name` with `tags`, and return the version."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(folder) / "model"
+        mlflow.sklearn.save_model(
+            pipeline,
+            path=str(local),
+            serialization_format="skops",
+            skops_trusted_types=list(TRUSTED_TYPES),
+            signature=infer_signature(example, pipeline.predict(example)),
+            input_example=example,
+        )
+        run.folder(local, "model")
+    client = run.client
+    try:
+        client.create_registered_model(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    version = client.create_model_version(
+        name, source=f"{run.artifact_uri}/model", run_id=run.run_id, tags=tags
+    )
+    return str(version.version)
+
+
 def load_pipeline(tracking_uri: str, version: ModelVersion) -> Pipeline:
     """Download a version from the registry and load its sklearn pipeline with our trusted skops types."""
     import mlflow.artifacts
     import skops.io
 
     # Resolved through an explicit client, never through MLflow's process-wide default URIs.
-    source = MlflowClient(tracking_uri, tracking_uri).get_model_version_download_uri(
-        version.name, version.version
-    )
+    source = client_for(tracking_uri).get_model_version_download_uri(version.name, version.version)
     with tempfile.TemporaryDirectory() as folder:
         local = Path(
             mlflow.artifacts.download_artifacts(

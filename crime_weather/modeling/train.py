@@ -1,7 +1,7 @@
 """Train a challenger: two Optuna searches (with and without weather), test scores beside the
 baselines, plots, and the fitted pipeline logged and registered in MLflow with its lineage tags.
 
-Called inside an active MLflow run (the parent); every Optuna trial becomes a nested run.
+Writes into the run it is given (the parent); every Optuna trial becomes a nested run.
 """
 
 from __future__ import annotations
@@ -10,17 +10,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import mlflow
-import numpy as np
 import pandas as pd
-from mlflow.models import infer_signature
-from mlflow.tracking import MlflowClient
 from sklearn.inspection import permutation_importance
 
 from crime_weather.core.names import MODEL_INPUTS, TARGET
 from crime_weather.modeling import plots
 from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
-from crime_weather.modeling.pipeline import TRUSTED_TYPES, model_input
+from crime_weather.modeling.pipeline import model_input
 from crime_weather.modeling.registry import (
     CHALLENGER,
     TAG_DAGSTER_RUN,
@@ -29,9 +25,11 @@ from crime_weather.modeling.registry import (
     TAG_TEST_MONTHS,
     TAG_TRAINED_MONTHS,
     git_commit,
+    register,
 )
-from crime_weather.modeling.search import SearchResult, search
+from crime_weather.modeling.search import SearchResult, TrialCallback, search
 from crime_weather.modeling.split import TemporalSplit, fingerprint
+from crime_weather.modeling.tracking import RunLog, run
 
 
 @dataclass(frozen=True)
@@ -60,17 +58,18 @@ class ChallengerReport:
         return (without - self.metrics["test_poisson_deviance"]) / without if without else 0.0
 
 
-def _trial_logger(label: str):
+def _trial_logger(parent: RunLog, label: str) -> TrialCallback:
     def log(number: int, params: dict[str, Any], score: float, seconds: float) -> None:
-        with mlflow.start_run(run_name=f"{label}-trial-{number:03d}", nested=True):
-            mlflow.set_tag("search", label)
-            mlflow.log_params(params)
-            mlflow.log_metrics({"cv_poisson_deviance": score, "fit_seconds": seconds})
+        with run(
+            parent.client, parent.experiment_id, f"{label}-trial-{number:03d}", {"search": label}, parent
+        ) as trial:
+            trial.params(params)
+            trial.metrics({"cv_poisson_deviance": score, "fit_seconds": seconds})
 
     return log
 
 
-def _run_search(split: TemporalSplit, budget: SearchBudget, *, use_weather: bool) -> SearchResult:
+def _search(split: TemporalSplit, budget: SearchBudget, parent: RunLog, *, use_weather: bool) -> SearchResult:
     label = "weather" if use_weather else "no_weather"
     return search(
         split.train,
@@ -79,86 +78,82 @@ def _run_search(split: TemporalSplit, budget: SearchBudget, *, use_weather: bool
         timeout=budget.timeout_seconds,
         cv_splits=budget.cv_splits,
         seed=budget.seed,
-        on_trial=_trial_logger(label),
+        on_trial=_trial_logger(parent, label),
     )
 
 
-def train_challenger(
-    split: TemporalSplit, budget: SearchBudget, *, registered_model: str, dagster_run_id: str
-) -> ChallengerReport:
-    """Search, score on the held-out months, log everything and register the challenger."""
-    with_weather = _run_search(split, budget, use_weather=True)
-    without_weather = _run_search(split, budget, use_weather=False)
-
-    test_inputs, y_test = model_input(split.test), split.test[TARGET].to_numpy()
-    test_scores = scores(y_test, with_weather.pipeline.predict(test_inputs))
-    metrics = {f"test_{name}": value for name, value in test_scores.items()}
-    metrics["baseline_test_poisson_deviance"] = scores(
-        y_test, comuna_weekday_baseline(split.train, split.test)
-    )["poisson_deviance"]
-    metrics["no_weather_test_poisson_deviance"] = scores(
-        y_test, without_weather.pipeline.predict(test_inputs)
-    )["poisson_deviance"]
+def held_out_metrics(
+    split: TemporalSplit, with_weather: SearchResult, without_weather: SearchResult
+) -> dict[str, float]:
+    """The held-out months' scores of both searches and of the comuna x weekday baseline."""
+    inputs, y = model_input(split.test), split.test[TARGET].to_numpy()
+    metrics = {
+        f"test_{name}": value for name, value in scores(y, with_weather.pipeline.predict(inputs)).items()
+    }
+    baseline = comuna_weekday_baseline(split.train, split.test)
+    metrics["baseline_test_poisson_deviance"] = scores(y, baseline)["poisson_deviance"]
+    no_weather = without_weather.pipeline.predict(inputs)
+    metrics["no_weather_test_poisson_deviance"] = scores(y, no_weather)["poisson_deviance"]
     metrics["cv_poisson_deviance"] = with_weather.best_cv_deviance
     metrics["train_rows"], metrics["test_rows"] = float(len(split.train)), float(len(split.test))
+    return metrics
 
-    importance = permutation_importance(
-        with_weather.pipeline,
-        test_inputs,
-        y_test,
+
+def importance(result: SearchResult, test: pd.DataFrame, seed: int) -> tuple[pd.Series, pd.Series]:
+    """Permutation importance of each raw input on the test months (mean and std over 5 repeats)."""
+    found = permutation_importance(
+        result.pipeline,
+        model_input(test),
+        test[TARGET].to_numpy(),
         scoring="neg_mean_poisson_deviance",
         n_repeats=5,
-        random_state=budget.seed,
+        random_state=seed,
     )
-    means = pd.Series(importance.importances_mean, index=list(MODEL_INPUTS))
-    figures = {
-        "optuna_history.png": plots.optimization_history(
-            [t.value for t in with_weather.study.trials if t.value is not None],
-            "Optuna search (with weather)",
-        ),
-        "permutation_importance.png": plots.importance(
-            means,
-            pd.Series(importance.importances_std, index=list(MODEL_INPUTS)),
-            "Permutation importance (test)",
-        ),
-    }
+    names = list(MODEL_INPUTS)
+    return pd.Series(found.importances_mean, index=names), pd.Series(found.importances_std, index=names)
 
-    mlflow.log_params({f"best_{key}": value for key, value in with_weather.best_params.items()})
-    mlflow.log_params({"test_months": json.dumps(split.test_months), "trials": with_weather.trials})
-    mlflow.log_metrics(metrics)
-    for name, png in figures.items():
-        mlflow.log_image(_image(png), name)
-    mlflow.log_dict(with_weather.study.trials_dataframe().to_dict(orient="list"), "optuna_trials.json")
-    mlflow.log_dict({k: float(v) for k, v in means.items()}, "permutation_importance.json")
 
-    example = test_inputs.head(5)
-    info = mlflow.sklearn.log_model(
-        with_weather.pipeline,
-        name="model",
-        signature=infer_signature(example, with_weather.pipeline.predict(example)),
-        input_example=example,
-        serialization_format="skops",
-        skops_trusted_types=list(TRUSTED_TYPES),
-        registered_model_name=registered_model,
-    )
-    run_id = mlflow.active_run().info.run_id
-    version = str(info.registered_model_version)
-    client = MlflowClient()
-    tags = {
+def lineage_tags(split: TemporalSplit, dagster_run_id: str) -> dict[str, str]:
+    """What a model version records of where it came from: the run, the months, the data, the code."""
+    return {
         TAG_DAGSTER_RUN: dagster_run_id,
         TAG_TRAINED_MONTHS: json.dumps(split.train_months),
         TAG_TEST_MONTHS: json.dumps(split.test_months),
         TAG_FINGERPRINT: fingerprint(split.train),
         TAG_GIT_COMMIT: git_commit(),
     }
-    for key, value in tags.items():
-        client.set_model_version_tag(registered_model, version, key, value)
-    client.set_registered_model_alias(registered_model, CHALLENGER, version)
-    mlflow.set_tags({**tags, "model_version": version})
 
+
+def train_challenger(
+    split: TemporalSplit, budget: SearchBudget, parent: RunLog, *, registered_model: str, dagster_run_id: str
+) -> ChallengerReport:
+    """Search, score on the held-out months, log everything and register the challenger."""
+    with_weather = _search(split, budget, parent, use_weather=True)
+    without_weather = _search(split, budget, parent, use_weather=False)
+    metrics = held_out_metrics(split, with_weather, without_weather)
+    means, stds = importance(with_weather, split.test, budget.seed)
+    history = [t.value for t in with_weather.study.trials if t.value is not None]
+    figures = {
+        "optuna_history.png": plots.optimization_history(history, "Optuna search (with weather)"),
+        "permutation_importance.png": plots.importance(means, stds, "Permutation importance (test)"),
+    }
+
+    parent.params({f"best_{key}": value for key, value in with_weather.best_params.items()})
+    parent.params({"test_months": json.dumps(split.test_months), "trials": with_weather.trials})
+    parent.metrics(metrics)
+    for name, png in figures.items():
+        parent.png(png, name)
+    parent.json(with_weather.study.trials_dataframe().to_dict(orient="list"), "optuna_trials.json")
+    parent.json({k: float(v) for k, v in means.items()}, "permutation_importance.json")
+
+    tags = lineage_tags(split, dagster_run_id)
+    example = model_input(split.test).head(5)
+    version = register(parent, with_weather.pipeline, example, registered_model, tags)
+    parent.client.set_registered_model_alias(registered_model, CHALLENGER, version)
+    parent.tags({**tags, "model_version": version})
     return ChallengerReport(
         version=version,
-        run_id=run_id,
+        run_id=parent.run_id,
         metrics=metrics,
         best_params=with_weather.best_params,
         trials={"weather": with_weather.trials, "no_weather": without_weather.trials},
@@ -166,11 +161,3 @@ def train_challenger(
         plots=figures,
         importance={k: float(v) for k, v in means.items()},
     )
-
-
-def _image(png: bytes) -> np.ndarray:
-    import io
-
-    import matplotlib.image
-
-    return (matplotlib.image.imread(io.BytesIO(png), format="png") * 255).astype("uint8")

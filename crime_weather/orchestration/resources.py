@@ -4,14 +4,16 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from mlflow.tracking import MlflowClient
 
 from crime_weather.core.storage import BlobInfo, BlobStore, open_store
+from crime_weather.modeling import tracking
+from crime_weather.modeling.tracking import RunLog, client_for, experiment_id
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
 
@@ -103,7 +105,7 @@ class IngestPolicy(dg.ConfigurableResource):
     """How ingestion resolves sources and tolerates defects."""
 
     weather_priority: list[str]
-    max_bad_row_share: float = 0.01
+    max_bad_row_share: float
 
 
 class MlflowTracking(dg.ConfigurableResource):
@@ -111,40 +113,29 @@ class MlflowTracking(dg.ConfigurableResource):
 
     Replaces dagster-mlflow's `mlflow_tracking`, which opens one MLflow run when the resource starts
     and needs an op hook to close it: declarative automation launches asset runs without hooks, so
-    those runs would stay open. Here each model asset opens and closes its own run (FAILED on error).
+    those runs would stay open. Here each model asset opens and closes its own run (FAILED on error),
+    through an explicit client: nothing is set in MLflow's process-wide state.
     """
 
     tracking_uri: str
-    experiment: str = "crime_weather"
-    registered_model: str = "crime_weather"
+    experiment: str
+    registered_model: str
     artifact_location: str | None = None
     ui_url: str | None = None  # MLflow as a browser reaches it (in compose, not the service name)
 
-    def client(self):
-        import mlflow
-        from mlflow.tracking import MlflowClient
-
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        return MlflowClient(self.tracking_uri, self.tracking_uri)
+    def client(self) -> MlflowClient:
+        return client_for(self.tracking_uri)
 
     def experiment_id(self) -> str:
-        client = self.client()
-        experiment = client.get_experiment_by_name(self.experiment)
-        if experiment is not None:
-            return experiment.experiment_id
-        return client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+        return experiment_id(self.client(), self.experiment, self.artifact_location)
 
     @contextmanager
-    def run(self, context: dg.AssetExecutionContext, run_name: str) -> Iterator[Any]:
+    def run(self, context: dg.AssetExecutionContext, run_name: str) -> Iterator[RunLog]:
         """A parent MLflow run tagged with the Dagster run; ended FAILED if the body raises."""
-        import mlflow
-
         with self.explain_outage():
-            experiment_id = self.experiment_id()
-            mlflow.set_experiment(experiment_id=experiment_id)  # nested runs follow the active experiment
+            client, experiment = self.client(), self.experiment_id()
             tags = {"dagster_run_id": context.run.run_id, "dagster_asset": context.asset_key.to_user_string()}
-            with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+            with tracking.run(client, experiment, run_name, tags) as run:
                 yield run
 
     def unreachable(self) -> str | None:
@@ -196,11 +187,11 @@ class MlflowTracking(dg.ConfigurableResource):
 
 
 class TrainingPolicy(dg.ConfigurableResource):
-    """How the model is split, searched and promoted (CRIME_WEATHER_* settings by default)."""
+    """How the model is split, searched and promoted (from Settings: definitions.build_resources)."""
 
-    test_months: int = 6
-    search_trials: int = 20
-    search_timeout_seconds: int = 60
-    cv_splits: int = 3
-    promotion_margin: float = 0.0
-    seed: int = 42
+    test_months: int
+    search_trials: int
+    search_timeout_seconds: int
+    cv_splits: int
+    promotion_margin: float
+    seed: int

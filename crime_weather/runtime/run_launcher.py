@@ -22,15 +22,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster._core.events import DagsterEventType
-from dagster._core.execution.retries import auto_reexecution_should_retry_run
-from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
-from dagster._core.storage.tags import RETRY_STRATEGY_TAG, WILL_RETRY_TAG
+from dagster import DagsterRun, DagsterRunStatus, DefaultRunLauncher
 
-# The run worker's first event (dagster/_grpc/impl.py) carries its pid.
-_WORKER_STARTED = "Started process for run"
-
+from crime_weather.runtime.dagster_internals import (
+    RETRY_STRATEGY_TAG,
+    WILL_RETRY_TAG,
+    CheckRunHealthResult,
+    WorkerStatus,
+    will_retry,
+    worker_started,
+)
 
 EXITED_STATES = ("Z", "X")  # a zombie or dead task: exited, not yet reaped
 
@@ -83,19 +84,11 @@ class LocalRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        entries = self._instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
-        started = [
-            entry
-            for entry in entries
-            if entry.dagster_event is not None
-            and (entry.dagster_event.message or "").startswith(_WORKER_STARTED)
-            and "pid" in entry.dagster_event.engine_event_data.metadata
-        ]
-        if not started:  # executed in another process (e.g. `dagster asset materialize`): unknown here
+        started = worker_started(self._instance, run.run_id)
+        if started is None:  # executed in another process (e.g. `dagster asset materialize`): unknown here
             return CheckRunHealthResult(WorkerStatus.RUNNING, "no run worker process recorded")
-        entry = started[-1]
-        pid = int(str(entry.dagster_event.engine_event_data.metadata["pid"].value))
-        if worker_alive(pid, entry.timestamp):
+        pid, recorded_at = started
+        if worker_alive(pid, recorded_at):
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"run worker process {pid} is running")
         current = self._instance.get_run_by_id(run.run_id)  # read after the worker is known gone
         if current is None or current.status != DagsterRunStatus.STARTED:  # it ended before exiting
@@ -111,7 +104,7 @@ class LocalRunLauncher(DefaultRunLauncher):
         if not self._instance.run_retries_enabled:
             return
         failed = run.with_status(DagsterRunStatus.FAILURE)  # the verdict Dagster gives once it has failed
-        will_retry = auto_reexecution_should_retry_run(self._instance, failed, None)
+        verdict = will_retry(self._instance, failed)
         self._instance.add_run_tags(
-            run.run_id, {WILL_RETRY_TAG: str(will_retry).lower(), RETRY_STRATEGY_TAG: "ALL_STEPS"}
+            run.run_id, {WILL_RETRY_TAG: str(verdict).lower(), RETRY_STRATEGY_TAG: "ALL_STEPS"}
         )

@@ -10,21 +10,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from crime_weather.core.settings import Settings, get_settings
-from crime_weather.core.storage import LocalStore, open_store
+from crime_weather.core.storage import open_store
+from crime_weather.runtime.environment import ROOT, platform_environment, prepare_home
 from crime_weather.sources.acquisition import acquire, source_files
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 log = logging.getLogger("crime_weather")
 
@@ -72,73 +71,30 @@ class Service:
             os.killpg(pgid, signal.SIGKILL)  # whatever the leader left behind
 
 
-def prepare_home(settings: Settings) -> dict[str, str]:
-    """Create the embedded state folders and return the environment every service shares."""
-    home = settings.home.resolve()
-    dagster_home = home / "dagster"
-    for folder in (
-        home / "landing",
-        home / "warehouse",
-        home / "mlflow" / "artifacts",
-        dagster_home,
-        home / "logs",
-    ):
-        folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    return {
-        "CRIME_WEATHER_HOME": str(home),
-        "DAGSTER_HOME": str(dagster_home),
-        "CRIME_WEATHER_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri or "http://127.0.0.1:5001",
-        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri or "http://127.0.0.1:5001",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 def services(settings: Settings, env: dict[str, str]) -> list[Service]:
-    home = settings.home.resolve()
+    """MLflow over the embedded store, Dagster (webserver and daemon) and the API, on loopback."""
+    mlflow = [
+        *(str(BIN / "mlflow"), "server", "--backend-store-uri", settings.mlflow_backend_uri),
+        *("--artifacts-destination", str(settings.mlflow_artifacts), "--workers", "1"),
+        *("--host", "127.0.0.1", "--port", str(settings.mlflow_port)),
+    ]
+    dagster = [str(BIN / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml")]
+    dagster += ["-h", "127.0.0.1", "-p", str(settings.dagster_port)]
     return [
         Service(
             "mlflow",
-            [
-                str(BIN / "mlflow"),
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
-                "--artifacts-destination",
-                str(home / "mlflow" / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "5001",
-                "--workers",
-                "1",
-            ],
-            "http://127.0.0.1:5001/health",
+            mlflow,
+            f"{settings.mlflow_server_url}/health",
             {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-            url="http://127.0.0.1:5001",
+            url=settings.mlflow_server_url,
         ),
-        Service(
-            "dagster",
-            [
-                str(BIN / "dagster"),
-                "dev",
-                "-w",
-                str(ROOT / "workspace.yaml"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                "3000",
-            ],
-            "http://127.0.0.1:3000/server_info",
-            env,
-            url="http://127.0.0.1:3000",
-        ),
+        Service("dagster", dagster, f"{settings.dagster_url}/server_info", env, url=settings.dagster_url),
         Service(
             "api",
             [str(BIN / "python"), "-m", "serving"],
-            f"http://{settings.api_host}:{settings.api_port}/health",
+            f"{settings.api_url}/health",
             env,
-            url=f"http://{settings.api_host}:{settings.api_port}",
+            url=settings.api_url,
         ),
     ]
 
@@ -152,65 +108,72 @@ def champion_version(api: Service) -> str | None:
     return str(response.json().get("version")) if response.status_code == 200 else None
 
 
+def acquire_sources(settings: Settings) -> None:
+    """Bring new source files into the landing zone; an unreachable source does not stop the platform."""
+    landing = open_store(settings.landing, settings.s3_endpoint_url)
+    log.info("acquisition from %s into %s ...", settings.source, settings.landing)
+    try:
+        log.info("acquisition: %s", acquire(source_files(settings), landing).summary())
+    except OSError as error:
+        log.warning("acquisition failed: %s", error)
+
+
+class Watch:
+    """What the supervisor reports while the platform runs: readiness, then each new champion."""
+
+    def __init__(self, running: list[Service]) -> None:
+        self.pending = list(running)
+        self.api = next(service for service in running if service.name == "api")
+        self.served: str | None = None
+
+    def look(self) -> None:
+        for service in list(self.pending):
+            if service.is_ready():
+                self.pending.remove(service)
+                log.info("%s ready at %s", service.name, service.url)
+        if self.pending or (version := champion_version(self.api)) == self.served:
+            return
+        self.served = version
+        if version:
+            url = self.api.url
+            log.info("champion v%s served: POST %s/predict (docs: %s/schema/swagger)", version, url, url)
+
+
+def supervise(running: list[Service], logs: Path, stopping: threading.Event) -> int:
+    """Start every service, report, and return when asked to stop (0) or when one exits (1)."""
+    for service in running:
+        service.start(logs)
+        log.info(
+            "started %s (pid %d), log in %s", service.name, service.process.pid, logs / f"{service.name}.log"
+        )
+    watch = Watch(running)
+    while not stopping.is_set():
+        watch.look()
+        crashed = [s for s in running if s.process.poll() is not None]
+        if crashed:
+            log.error("%s exited (code %s): stopping", crashed[0].name, crashed[0].process.returncode)
+            return 1
+        stopping.wait(1)
+    return 0
+
+
 def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_settings()
-    env = prepare_home(settings)
+    prepare_home(settings)
+    env = platform_environment(settings)
     os.environ.update(env)
-    landing = open_store(settings.landing, settings.s3_endpoint_url)
-    if isinstance(landing, LocalStore):
-        landing.root.mkdir(parents=True, exist_ok=True)
-    log.info("acquisition from %s into %s ...", settings.source, settings.landing)
-    try:
-        log.info("acquisition: %s", acquire(source_files(settings), landing).summary())
-    except OSError as error:  # an unreachable source must not stop the platform
-        log.warning("acquisition failed: %s", error)
+    acquire_sources(settings)
 
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
     running = services(settings, env)
-    stopping = False
-
-    def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    logs = settings.home.resolve() / "logs"
     try:
-        for service in running:
-            service.start(logs)
-            log.info(
-                "started %s (pid %d), log in %s",
-                service.name,
-                service.process.pid,
-                logs / f"{service.name}.log",
-            )
-        pending = list(running)
-        api = next(service for service in running if service.name == "api")
-        served: str | None = None
-        while not stopping:
-            for service in list(pending):
-                if service.is_ready():
-                    pending.remove(service)
-                    log.info("%s ready at %s", service.name, service.url)
-            if not pending and (version := champion_version(api)) != served:
-                served = version
-                if version:
-                    log.info(
-                        "champion v%s served: POST %s/predict (docs: %s/schema/swagger)",
-                        version,
-                        api.url,
-                        api.url,
-                    )
-            crashed = [s for s in running if s.process.poll() is not None]
-            if crashed:
-                log.error("%s exited (code %s): stopping", crashed[0].name, crashed[0].process.returncode)
-                return 1
-            time.sleep(1)
-        return 0
+        return supervise(running, settings.logs, stopping)
     finally:
         log.info("stopping %s", ", ".join(s.name for s in running))
         for service in reversed(running):

@@ -16,7 +16,6 @@ from typing import Any
 
 import dagster as dg
 import yaml
-from dagster._core.events import DagsterEventType
 
 from crime_weather.orchestration.jobs import FILE_TAG, STAGE_TAG
 from crime_weather.runtime.run_launcher import EXITED_STATES, stat_fields
@@ -159,7 +158,7 @@ def failure_text(instance: dg.DagsterInstance, run_id: str) -> str:
     run's own failure (e.g. from run monitoring)."""
     texts = []
     for entry in instance.all_logs(
-        run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
+        run_id, of_type={dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
     ):
         event = entry.dagster_event
         if event is None:
@@ -204,7 +203,7 @@ def latest_metadata(instance: dg.DagsterInstance, asset: str, partition: str | N
 def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[Any]:
     return [
         entry.dagster_event.event_specific_data
-        for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
         if entry.dagster_event is not None
     ]
 

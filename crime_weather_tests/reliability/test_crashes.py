@@ -20,7 +20,6 @@ from collections.abc import Iterator
 import boto3
 import dagster as dg
 import pytest
-from dagster._core.events import DagsterEventType
 
 from crime_weather_tests import builders
 from crime_weather_tests.platform import Platform, wait_for
@@ -75,7 +74,7 @@ class Crashes:
 
         def in_step(run: dg.DagsterRun) -> dg.DagsterRun | None:
             run = instance.get_run_by_id(run.run_id)
-            steps = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START)
+            steps = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
             return run if run.status == dg.DagsterRunStatus.STARTED and steps else None
 
         try:

@@ -15,9 +15,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 import yaml
-from dagster._core.events import EngineEventData
 
 from crime_weather.orchestration.resources import MlflowTracking
+from crime_weather.runtime.dagster_internals import report_worker_started
 from crime_weather.runtime.run_launcher import LocalRunLauncher, worker_alive
 from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
 from crime_weather.tables.landing_plan import WEATHER_ASSETS, plan_ingest
@@ -63,9 +63,7 @@ def test_monitoring_sees_a_dead_worker_and_only_a_dead_one(tmp_path: Path):
         assert instance.run_launcher.check_run_worker_health(run).status.value == "RUNNING"
 
         worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        instance.report_engine_event(
-            f"Started process for run (pid: {worker.pid}).", run, EngineEventData.in_process(worker.pid)
-        )
+        report_worker_started(instance, run, worker.pid)
         assert instance.run_launcher.check_run_worker_health(run).status.value == "RUNNING"
         worker.kill()
         worker.wait()
@@ -79,9 +77,7 @@ def test_monitoring_sees_a_dead_worker_and_only_a_dead_one(tmp_path: Path):
         # A worker that ended its run and then exited, while monitoring still saw the run STARTED:
         # not a dead worker, and nothing is tagged for a retry.
         finished = instance.create_run_for_job(_job, status=dg.DagsterRunStatus.SUCCESS)
-        instance.report_engine_event(
-            f"Started process for run (pid: {worker.pid}).", finished, EngineEventData.in_process(worker.pid)
-        )
+        report_worker_started(instance, finished, worker.pid)
         seen = finished.with_status(dg.DagsterRunStatus.STARTED)
         assert instance.run_launcher.check_run_worker_health(seen).status.value == "SUCCESS"
         assert "dagster/will_retry" not in instance.get_run_by_id(finished.run_id).tags
@@ -153,7 +149,9 @@ def test_daily_features_refuses_to_build_on_a_refused_month(refused_march, landi
 
 # --- MLflow down ---------------------------------------------------------------------------------
 def test_an_error_while_mlflow_is_down_says_so():
-    tracking = MlflowTracking(tracking_uri=f"http://127.0.0.1:{free_port()}")  # nothing listens
+    tracking = MlflowTracking(
+        tracking_uri=f"http://127.0.0.1:{free_port()}", experiment="e", registered_model="m"
+    )  # nothing listens
     with pytest.raises(dg.Failure) as failure, tracking.explain_outage():
         raise ConnectionError("Max retries exceeded")
     assert f"MLflow at {tracking.tracking_uri} cannot be reached (ConnectError" in failure.value.description
@@ -161,6 +159,8 @@ def test_an_error_while_mlflow_is_down_says_so():
 
 
 def test_other_errors_pass_through(tmp_path: Path):
-    tracking = MlflowTracking(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracking = MlflowTracking(
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", experiment="e", registered_model="m"
+    )
     with pytest.raises(ValueError, match="a bug"), tracking.explain_outage():
         raise ValueError("a bug")

@@ -9,7 +9,7 @@ from crime_weather.core.months import months_of
 from crime_weather.core.names import TARGET
 from crime_weather.modeling import plots
 from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
-from crime_weather.modeling.promotion import decide, record, test_deviance
+from crime_weather.modeling.promotion import Contest, Decision, decide, record, test_deviance
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
 from crime_weather.modeling.split import TemporalSplit, fingerprint, temporal_split
 from crime_weather.modeling.train import SearchBudget, train_challenger
@@ -81,10 +81,11 @@ def challenger_model(
     budget = SearchBudget(
         training.search_trials, training.search_timeout_seconds, training.cv_splits, training.seed
     )
-    with mlflow_tracking.run(context, run_name=f"challenger {context.run.run_id[:8]}"):
+    with mlflow_tracking.run(context, run_name=f"challenger {context.run.run_id[:8]}") as run:
         report = train_challenger(
             split,
             budget,
+            run,
             registered_model=mlflow_tracking.registered_model,
             dagster_run_id=context.run.run_id,
         )
@@ -138,57 +139,67 @@ def champion_model(
     name, uri = mlflow_tracking.registered_model, mlflow_tracking.tracking_uri
     with mlflow_tracking.explain_outage():
         challenger = alias_version(client, name, CHALLENGER)
+        champion = alias_version(client, name, CHAMPION)
     if challenger is None:
         raise dg.Failure(
             f"No '{CHALLENGER}' alias on registered model {name}: materialize challenger_model first."
         )
-    champion = alias_version(client, name, CHAMPION)
     split = _split_from(train_test_split)
-    challenger_deviance = test_deviance(uri, challenger, split.test)
-    champion_deviance = None
-    if champion is not None:
+    contest = Contest(challenger, champion, test_deviance(uri, challenger, split.test))
+    if champion is not None and champion.version != challenger.version:
         try:
-            champion_deviance = test_deviance(uri, champion, split.test)
+            contest.champion_deviance = test_deviance(uri, champion, split.test)
         except Exception as error:  # a champion that cannot be scored cannot defend its title
             context.log.warning(f"champion v{champion.version} could not be scored: {error}")
-    if champion is not None and champion.version == challenger.version:
-        decision = decide(challenger_deviance, None, training.promotion_margin)
-        promoted_at = None
-    else:
-        decision = decide(challenger_deviance, champion_deviance, training.promotion_margin)
-        promoted_at = record(client, name, challenger, champion, decision)
-    serving = challenger if decision.promote else champion
-    serving_deviance = challenger_deviance if decision.promote else champion_deviance
-    baseline = scores(split.test[TARGET], comuna_weekday_baseline(split.train, split.test))[
-        "poisson_deviance"
-    ]
+    decision = decide(contest, training.promotion_margin)
+    promoted_at = record(client, name, contest, decision)
+    baseline = _baseline(client.get_run(challenger.run_id).data.metrics, split)
     context.log.info(f"{'promoted' if decision.promote else 'kept'}: {decision.reason}")
     yield dg.MaterializeResult(
-        metadata={
-            "decision": "promoted" if decision.promote else "kept champion",
-            "reason": decision.reason,
-            "champion_version": str(serving.version) if serving else "none",
-            "challenger_version": str(challenger.version),
-            "previous_champion_version": str(champion.version) if champion else "none",
-            "challenger_test_poisson_deviance": dg.MetadataValue.float(challenger_deviance),
-            "champion_test_poisson_deviance": dg.MetadataValue.float(champion_deviance)
-            if champion_deviance is not None
-            else dg.MetadataValue.text("none"),
-            "baseline_test_poisson_deviance": dg.MetadataValue.float(baseline),
-            "promoted_at": promoted_at or "not promoted",
-            "mlflow_model": dg.MetadataValue.url(
-                mlflow_tracking.version_url(serving.version if serving else challenger.version)
-            ),
-        }
+        metadata=_decision_metadata(mlflow_tracking, contest, decision, baseline, promoted_at)
     )
-    beats = serving_deviance is not None and serving_deviance < baseline
-    yield dg.AssetCheckResult(
+    yield _beats_baseline(decision.serving_deviance, baseline)
+
+
+def _baseline(logged: dict[str, float], split: TemporalSplit) -> float:
+    """The baseline's test deviance as the challenger's run logged it (scored once, in training); a
+    challenger registered outside the platform has none, so it is scored here."""
+    if (value := logged.get("baseline_test_poisson_deviance")) is not None:
+        return value
+    return scores(split.test[TARGET], comuna_weekday_baseline(split.train, split.test))["poisson_deviance"]
+
+
+def _decision_metadata(
+    tracking: MlflowTracking, contest: Contest, decision: Decision, baseline: float, promoted_at: str | None
+) -> dict[str, object]:
+    champion = contest.champion
+    return {
+        "decision": "promoted" if decision.promote else "kept champion",
+        "reason": decision.reason,
+        "champion_version": decision.serving_version or "none",
+        "challenger_version": str(contest.challenger.version),
+        "previous_champion_version": str(champion.version) if champion else "none",
+        "challenger_test_poisson_deviance": dg.MetadataValue.float(contest.challenger_deviance),
+        "champion_test_poisson_deviance": dg.MetadataValue.float(contest.champion_deviance)
+        if contest.champion_deviance is not None
+        else dg.MetadataValue.text("none"),
+        "baseline_test_poisson_deviance": dg.MetadataValue.float(baseline),
+        "promoted_at": promoted_at or "not promoted",
+        "mlflow_model": dg.MetadataValue.url(
+            tracking.version_url(decision.serving_version or str(contest.challenger.version))
+        ),
+    }
+
+
+def _beats_baseline(deviance: float | None, baseline: float) -> dg.AssetCheckResult:
+    beats = deviance is not None and deviance < baseline
+    return dg.AssetCheckResult(
         passed=beats,
         metadata={
-            "champion_test_poisson_deviance": serving_deviance or -1.0,
+            "champion_test_poisson_deviance": deviance or -1.0,
             "baseline_test_poisson_deviance": baseline,
         },
         description=None
         if beats
-        else f"champion deviance {serving_deviance} does not beat the baseline {baseline:.4f}",
+        else f"champion deviance {deviance} does not beat the baseline {baseline:.4f}",
     )

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import dagster as dg
-import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -126,4 +125,3 @@ def test_a_worse_challenger_is_not_promoted_and_a_better_one_is(lifecycle):
     assert materialize(instance, "champion_model").success
     assert str(alias_version(client, "crime_weather", CHAMPION).version) == "1"
     assert client.get_model_version("crime_weather", "1").tags["promotion_champion_version"] == weak
-    mlflow.set_tracking_uri(uri)
