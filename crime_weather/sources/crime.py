@@ -309,34 +309,29 @@ def _date_window(dates: pa.ChunkedArray, today: dt.date | None) -> pa.ChunkedArr
     return pc.and_(pc.greater_equal(dates, low), pc.less_equal(dates, high))
 
 
-def parse_crime(raw: RawFile, *, today: dt.date | None = None) -> CrimeParse:
-    """Map a crime file to canonical events; rows without a usable date or type are counted as bad."""
-    layout = detect_layout(raw.columns)
-    if layout is None:
-        raise _unknown_layout(raw)
-    table, bad_samples = raw.read(layout.source_columns)
-    unparsed = len(bad_samples)
+def _subtype(table: pa.Table, layout: CrimeLayout, type_rest: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The subtype column where the layout has one, else what the type carried in parentheses."""
+    if not layout.crime_subtype:
+        return type_rest
+    given = per_distinct(
+        _coalesce(table, (layout.crime_subtype,)), lambda v: _blank_to_null(pc.utf8_lower(v))
+    )
+    return pc.coalesce(given, type_rest)
+
+
+def _count(table: pa.Table, layout: CrimeLayout) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """Events per row (1 where the layout has no count column) and which rows' counts are usable."""
     n = table.num_rows
+    if not layout.count:
+        return pa.chunked_array([pa.array(np.ones(n, dtype="int64"))]), np.ones(n, dtype=bool)
+    given = _to_float(_coalesce(table, (layout.count,)))
+    whole = pc.and_(pc.greater_equal(given, 0), pc.equal(pc.floor(given), given))
+    usable = _bool(pc.or_kleene(pc.is_null(given), whole))
+    return pc.cast(pc.fill_null(pc.if_else(whole, given, 1.0), 1.0), pa.int64()), usable
 
-    dates = per_distinct(_coalesce(table, (layout.date,)), parse_dates)
-    date_ok = _bool(_date_window(dates, today))
-    crime_type, type_rest = per_distinct(_coalesce(table, (layout.crime_type,)), _split_type)
-    type_ok = _bool(pc.is_valid(crime_type))
-    subtype = type_rest
-    if layout.crime_subtype:
-        given = per_distinct(
-            _coalesce(table, (layout.crime_subtype,)), lambda v: _blank_to_null(pc.utf8_lower(v))
-        )
-        subtype = pc.coalesce(given, type_rest)
 
-    count = pa.chunked_array([pa.array(np.ones(n, dtype="int64"))])
-    count_ok = np.ones(n, dtype=bool)
-    if layout.count:
-        given_count = _to_float(_coalesce(table, (layout.count,)))
-        whole = pc.and_(pc.greater_equal(given_count, 0), pc.equal(pc.floor(given_count), given_count))
-        count_ok = _bool(pc.or_kleene(pc.is_null(given_count), whole))
-        count = pc.cast(pc.fill_null(pc.if_else(whole, given_count, 1.0), 1.0), pa.int64())
-
+def _coordinates(table: pa.Table, layout: CrimeLayout) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Latitude and longitude, both null unless the pair falls inside the city."""
     latitude = _to_float(_coalesce(table, (layout.latitude,)))
     longitude = _to_float(_coalesce(table, (layout.longitude,)))
     located = pc.and_(
@@ -345,17 +340,46 @@ def parse_crime(raw: RawFile, *, today: dt.date | None = None) -> CrimeParse:
             pc.greater_equal(longitude, LONGITUDE_RANGE[0]), pc.less_equal(longitude, LONGITUDE_RANGE[1])
         ),
     )
-    no_float = pa.scalar(None, pa.float64())
+    nothing = pa.scalar(None, pa.float64())
+    return pc.if_else(located, latitude, nothing), pc.if_else(located, longitude, nothing)
 
+
+def _bad_rows(checks: dict[str, np.ndarray], line_offset: int) -> list[BadRow]:
+    """Sample lines (1-based, in the file) of each reason a row is unusable."""
+    return [
+        BadRow(line, reason) for reason, bad in checks.items() for line in _line_numbers(bad, line_offset)
+    ]
+
+
+def _unique_ids(events: pd.DataFrame, name: str) -> None:
+    """Official ids are missing for some rows of some releases: make them unique within the file."""
+    missing = events["event_id"].isna().to_numpy()
+    if missing.any():
+        events.loc[missing, "event_id"] = [f"{name}#{i}" for i in np.flatnonzero(missing)]
+
+
+def parse_crime(raw: RawFile, *, today: dt.date | None = None) -> CrimeParse:
+    """Map a crime file to canonical events; rows without a usable date or type are counted as bad."""
+    layout = detect_layout(raw.columns)
+    if layout is None:
+        raise _unknown_layout(raw)
+    table, bad_samples = raw.read(layout.source_columns)
+    unparsed, n = len(bad_samples), table.num_rows
+
+    dates = per_distinct(_coalesce(table, (layout.date,)), parse_dates)
+    crime_type, type_rest = per_distinct(_coalesce(table, (layout.crime_type,)), _split_type)
+    count, count_ok = _count(table, layout)
+    date_ok, type_ok = _bool(_date_window(dates, today)), _bool(pc.is_valid(crime_type))
     good = date_ok & type_ok & count_ok
-    line_offset = raw.skip_rows + 2  # 1-based line numbers after the header
-    for mask, reason in (
-        (~date_ok, "date missing, unparseable or out of range"),
-        (~type_ok, "crime type missing"),
-        (~count_ok, "count is not a non-negative integer"),
-    ):
-        bad_samples += [BadRow(line, reason) for line in _line_numbers(mask, line_offset)]
-
+    bad_samples += _bad_rows(
+        {
+            "date missing, unparseable or out of range": ~date_ok,
+            "crime type missing": ~type_ok,
+            "count is not a non-negative integer": ~count_ok,
+        },
+        raw.skip_rows + 2,  # 1-based line numbers after the header
+    )
+    latitude, longitude = _coordinates(table, layout)
     canonical = pa.table(
         {
             "event_id": _blank_to_null(_coalesce(table, layout.event_id)),
@@ -364,23 +388,20 @@ def parse_crime(raw: RawFile, *, today: dt.date | None = None) -> CrimeParse:
                 _coalesce(table, layout.hour), lambda v: pc.cast(_in_range(_leading_int(v), 0, 23), pa.int8())
             ),
             "crime_type": crime_type,
-            "crime_subtype": subtype,
+            "crime_subtype": _subtype(table, layout, type_rest),
             "comuna": per_distinct(
                 _coalesce(table, (layout.comuna,)),
                 lambda v: pc.cast(_in_range(_leading_int(v), 1, 15), pa.int8()),
             ),
             "barrio": per_distinct(_coalesce(table, (layout.barrio,)), _blank_to_null),
-            "latitude": pc.if_else(located, latitude, no_float),
-            "longitude": pc.if_else(located, longitude, no_float),
+            "latitude": latitude,
+            "longitude": longitude,
             "count": count,
             "source_file": pa.repeat(pa.scalar(raw.name), n),
         }
     ).filter(pa.array(good))
     events = to_canonical_frame(canonical)
-    # Official ids are missing for some rows of some releases: make them unique within the file.
-    missing_id = events["event_id"].isna().to_numpy()
-    if missing_id.any():
-        events.loc[missing_id, "event_id"] = [f"{raw.name}#{i}" for i in np.flatnonzero(missing_id)]
+    _unique_ids(events, raw.name)
     bad_rows = unparsed + int((~good).sum())
     return CrimeParse(events, layout.name, n + unparsed, bad_rows, bad_samples[:_BAD_ROW_SAMPLES])
 

@@ -75,60 +75,75 @@ def plan_ingest(
     `refused_months`: months whose crime data failed its check; weather runs leave them out.
     """
     seen = {(file.key, file.version) for file in previous}
-    current_keys = {file.key for file in current}
     plan = IngestPlan(
         changed=[file for file in current if (file.key, file.version) not in seen],
-        removed=sorted({file.key for file in previous} - current_keys),
+        removed=sorted({file.key for file in previous} - {file.key for file in current}),
     )
     plan.rejected = [file for file in plan.changed if file.kind == REJECTED]
     plan.skipped = [file for file in plan.changed if file.kind == SKIPPED]
-
     winners = crime_winners(current)
     plan.new_months = sorted(set(winners) - set(known_months))
-    months_known = set(known_months) | set(winners)
 
-    # Crime: each changed file refreshes the months it now supplies.
-    refreshed: set[str] = set()
-    changed_crime = {file.key for file in plan.changed if file.kind == CRIME}
-    for file in sorted({w for w in winners.values() if w.key in changed_crime}, key=lambda f: f.key):
+    plan.runs = _crime_runs(plan, winners)
+    plan.runs += _handover_runs(plan, crime_winners(previous), winners, _months_of(plan.runs))
+    refreshed = _months_of(plan.runs)
+    weather = _weather_run(plan, previous, set(known_months) | set(winners), refreshed | set(refused_months))
+    plan.runs += [weather] if weather else []
+    return plan
+
+
+def _months_of(runs: list[PlannedRun]) -> set[str]:
+    return {month for run in runs for month in run.months}
+
+
+def _crime_runs(plan: IngestPlan, winners: dict[str, LandingFile]) -> list[PlannedRun]:
+    """Each changed crime file refreshes the months it now supplies."""
+    changed = {file.key for file in plan.changed if file.kind == CRIME}
+    runs = []
+    for file in sorted({w for w in winners.values() if w.key in changed}, key=lambda f: f.key):
         won = tuple(sorted(month for month, winner in winners.items() if winner.key == file.key))
-        plan.runs.append(
-            PlannedRun(
-                file.run_key, won, CRIME_ASSETS, f"{file.key} ({file.layout}) supplies {len(won)} months"
-            )
-        )
-        refreshed.update(won)
+        reason = f"{file.key} ({file.layout}) supplies {len(won)} months"
+        runs.append(PlannedRun(file.run_key, won, CRIME_ASSETS, reason))
+    return runs
 
-    # A removed crime file: the months it supplied go to the newest remaining file covering them.
-    previous_winners = crime_winners(previous)
+
+def _handover_runs(
+    plan: IngestPlan,
+    previous_winners: dict[str, LandingFile],
+    winners: dict[str, LandingFile],
+    refreshed: set[str],
+) -> list[PlannedRun]:
+    """The months a removed crime file supplied go to the newest remaining file covering them."""
     handed_over: dict[LandingFile, list[str]] = {}
     for month, old in previous_winners.items():
         new = winners.get(month)
         if old.key in plan.removed and new is not None and month not in refreshed:
             handed_over.setdefault(new, []).append(month)
-    for file, file_months in sorted(handed_over.items(), key=lambda item: item[0].key):
-        run_key = f"{file.run_key}#after-removal-{_digest(plan.removed)}"
-        plan.runs.append(
-            PlannedRun(
-                run_key, tuple(sorted(file_months)), CRIME_ASSETS, f"{file.key} takes over after a removal"
-            )
+    return [
+        PlannedRun(
+            f"{file.run_key}#after-removal-{_digest(plan.removed)}",
+            tuple(sorted(file_months)),
+            CRIME_ASSETS,
+            f"{file.key} takes over after a removal",
         )
-        refreshed.update(file_months)
+        for file, file_months in sorted(handed_over.items(), key=lambda item: item[0].key)
+    ]
 
-    # Weather: one run for every known month a changed or removed weather file touches.
-    weather_changes = [file for file in plan.changed if file.kind == WEATHER]
-    removed_weather = [file for file in previous if file.key in plan.removed and file.kind == WEATHER]
-    touched = {month for file in [*weather_changes, *removed_weather] for month in file.months}
-    weather_months = tuple(sorted((touched & months_known) - refreshed - set(refused_months)))
-    if weather_months:
-        keys = [file.run_key for file in weather_changes] + [f"-{file.run_key}" for file in removed_weather]
-        names = ", ".join(file.key for file in [*weather_changes, *removed_weather])
-        plan.runs.append(
-            PlannedRun(
-                f"weather@{_digest(keys)}", weather_months, WEATHER_ASSETS, f"weather changed: {names}"
-            )
-        )
-    return plan
+
+def _weather_run(
+    plan: IngestPlan, previous: list[LandingFile], known: set[str], excluded: set[str]
+) -> PlannedRun | None:
+    """One run for every known month a changed or removed weather file touches, except `excluded`
+    (months a crime run already rebuilds, or whose crime data was refused)."""
+    changed = [file for file in plan.changed if file.kind == WEATHER]
+    removed = [file for file in previous if file.key in plan.removed and file.kind == WEATHER]
+    touched = {month for file in [*changed, *removed] for month in file.months}
+    months = tuple(sorted((touched & known) - excluded))
+    if not months:
+        return None
+    keys = [file.run_key for file in changed] + [f"-{file.run_key}" for file in removed]
+    names = ", ".join(file.key for file in [*changed, *removed])
+    return PlannedRun(f"weather@{_digest(keys)}", months, WEATHER_ASSETS, f"weather changed: {names}")
 
 
 def contiguous_segments(order: list[str], wanted: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ from crime_weather.orchestration.metadata import (
 from crime_weather.orchestration.partitions import months
 from crime_weather.orchestration.resources import IngestPolicy, LandingZone
 from crime_weather.sources.catalog import WEATHER, LandingFile, crime_winners, newest_first
-from crime_weather.sources.crime import parse_crime
+from crime_weather.sources.crime import CrimeParse, parse_crime
 from crime_weather.sources.files import LandingFileError
 from crime_weather.sources.weather import SourceSeries, parse_weather
 from crime_weather.tables.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
@@ -88,17 +88,9 @@ def raw_crime(
     """Every crime event of the month in the canonical schema, from the most recently landed file
     that covers the month (releases supersede each other)."""
     partitions = list(context.partition_keys)
-    winners = crime_winners(landing.files())
-    uncovered = [month for month in partitions if month not in winners]
-    if uncovered:
-        raise dg.Failure(f"No crime file in the landing zone {landing.uri} covers {', '.join(uncovered)}.")
-    by_file: dict[LandingFile, list[str]] = defaultdict(list)
-    for month in partitions:
-        by_file[winners[month]].append(month)
-
     outputs: dict[str, pd.DataFrame] = {}
     problems: dict[str, str] = {}
-    for file, file_months in by_file.items():
+    for file, file_months in _files_for(landing, partitions).items():
         try:
             parsed = parse_crime(landing.open(file))
         except LandingFileError as error:
@@ -112,32 +104,44 @@ def raw_crime(
         outputs.update(tables.frames)
         problems.update(tables.problems)
         for month, frame in tables.frames.items():
-            robbery = frame["crime_type"] == ROBBERY_TYPE
-            context.add_asset_metadata(
-                {
-                    "dagster/row_count": len(frame),
-                    "date_range": date_range(frame),
-                    "source_file": file.key,
-                    "layout": parsed.layout,
-                    "robberies": int(frame.loc[robbery, "count"].sum()),
-                    "robberies_without_comuna": int(
-                        frame.loc[robbery & frame["comuna"].isna(), "count"].sum()
-                    ),
-                    "crime_types": dg.MetadataValue.json(
-                        frame["crime_type"].value_counts().astype(int).to_dict()
-                    ),
-                    "file_unusable_rows": parsed.bad_rows,
-                    "file_unusable_examples": examples or "none",
-                    # Read back by refused_crime_months: nothing is built on a month that failed.
-                    "schema_passed": month not in tables.problems,
-                    **({"schema_problem": tables.problems[month]} if month in tables.problems else {}),
-                    "null_rates": null_rates(frame),
-                    "preview": markdown_table(frame),
-                },
-                partition_key=month,
-            )
+            metadata = _crime_metadata(frame, file, parsed, tables.problems.get(month))
+            context.add_asset_metadata(metadata, partition_key=month)
     yield dg.Output(outputs)
     yield schema_result(problems, partitions)
+
+
+def _files_for(landing: LandingZone, partitions: list[str]) -> dict[LandingFile, list[str]]:
+    """The months each winning crime file supplies to this run; every month must have one."""
+    winners = crime_winners(landing.files())
+    uncovered = [month for month in partitions if month not in winners]
+    if uncovered:
+        raise dg.Failure(f"No crime file in the landing zone {landing.uri} covers {', '.join(uncovered)}.")
+    by_file: dict[LandingFile, list[str]] = defaultdict(list)
+    for month in partitions:
+        by_file[winners[month]].append(month)
+    return by_file
+
+
+def _crime_metadata(
+    frame: pd.DataFrame, file: LandingFile, parsed: CrimeParse, problem: str | None
+) -> dict[str, object]:
+    robbery = frame["crime_type"] == ROBBERY_TYPE
+    return {
+        "dagster/row_count": len(frame),
+        "date_range": date_range(frame),
+        "source_file": file.key,
+        "layout": parsed.layout,
+        "robberies": int(frame.loc[robbery, "count"].sum()),
+        "robberies_without_comuna": int(frame.loc[robbery & frame["comuna"].isna(), "count"].sum()),
+        "crime_types": dg.MetadataValue.json(frame["crime_type"].value_counts().astype(int).to_dict()),
+        "file_unusable_rows": parsed.bad_rows,
+        "file_unusable_examples": "; ".join(map(str, parsed.bad_samples[:5])) or "none",
+        # Read back by refused_crime_months: nothing is built on a month that failed.
+        "schema_passed": problem is None,
+        **({"schema_problem": problem} if problem is not None else {}),
+        "null_rates": null_rates(frame),
+        "preview": markdown_table(frame),
+    }
 
 
 def refused_crime_months(instance: dg.DagsterInstance, months: Iterable[str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from crime_weather.orchestration.resources import LandingZone
 from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
 from crime_weather.tables.landing_plan import (
     WEATHER_ASSETS,
+    IngestPlan,
     contiguous_segments,
     decode_cursor,
     encode_cursor,
@@ -44,12 +45,10 @@ def _inventory(files: list[LandingFile], kind: str) -> dg.AssetMaterialization:
     )
 
 
-def evaluate_landing(
-    context: dg.SensorEvaluationContext, landing: LandingZone
-) -> dg.SensorResult | dg.SkipReason:
-    """One look at the landing zone: what changed since the cursor, as partitions and run requests."""
-    previous = decode_cursor(context.cursor)
-    current = landing.files()
+def _plan(
+    context: dg.SensorEvaluationContext, previous: list[LandingFile], current: list[LandingFile]
+) -> tuple[IngestPlan, list[str]]:
+    """The plan, with weather runs kept off months whose crime data was refused, and the known months."""
     known = list(context.instance.get_dynamic_partitions(months.name))
     plan = plan_ingest(previous, current, known)
     weather_months = {month for run in plan.runs if run.assets == WEATHER_ASSETS for month in run.months}
@@ -61,11 +60,10 @@ def evaluate_landing(
                 f"Weather for {month} waits: its crime data was refused ({problem.splitlines()[0]}). "
                 "The month is rebuilt, weather included, when a corrected crime file lands."
             )
-    if plan.is_empty:
-        counts = Counter(file.kind for file in current)
-        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
-        return dg.SkipReason(f"Landing zone {landing.uri} unchanged ({summary}).")
+    return plan, known
 
+
+def _report(context: dg.SensorEvaluationContext, plan: IngestPlan) -> None:
     for file in plan.skipped:
         context.log.info(f"Skipped {file.key}: {file.detail}")
     for file in plan.rejected:
@@ -73,14 +71,18 @@ def evaluate_landing(
     for key in plan.removed:
         context.log.warning(f"{key} left the landing zone; its months keep their last materialization.")
 
-    order = known + plan.new_months
-    run_requests = []
+
+def _ingest_requests(
+    context: dg.SensorEvaluationContext, plan: IngestPlan, order: list[str]
+) -> list[dg.RunRequest]:
+    """One run per planned run and contiguous key range (a range run covers every key in between)."""
+    requests = []
     for planned in plan.runs:
         segments = contiguous_segments(order, planned.months)
         for index, (first, last) in enumerate(segments):
             suffix = f"#{index}" if len(segments) > 1 else ""
             context.log.info(f"Ingest {first}..{last}: {planned.reason}")
-            run_requests.append(
+            requests.append(
                 dg.RunRequest(
                     run_key=planned.run_key + suffix,
                     job_name=ingest_job.name,
@@ -88,19 +90,36 @@ def evaluate_landing(
                     tags={RANGE_START_TAG: first, RANGE_END_TAG: last, FILE_TAG: planned.run_key[:200]},
                 )
             )
-    for file in plan.rejected:
-        run_requests.append(
-            dg.RunRequest(
-                run_key=f"rejected:{file.run_key}",
-                job_name=landing_file_rejected.name,
-                run_config={"ops": {"inspect_landing_file": {"config": {"key": file.key}}}},
-                tags={FILE_TAG: file.key[:200]},
-            )
-        )
+    return requests
 
+
+def _rejection_requests(plan: IngestPlan) -> list[dg.RunRequest]:
+    """A failing run per unreadable file: the UI shows the file and the problem."""
+    return [
+        dg.RunRequest(
+            run_key=f"rejected:{file.run_key}",
+            job_name=landing_file_rejected.name,
+            run_config={"ops": {"inspect_landing_file": {"config": {"key": file.key}}}},
+            tags={FILE_TAG: file.key[:200]},
+        )
+        for file in plan.rejected
+    ]
+
+
+def evaluate_landing(
+    context: dg.SensorEvaluationContext, landing: LandingZone
+) -> dg.SensorResult | dg.SkipReason:
+    """One look at the landing zone: what changed since the cursor, as partitions and run requests."""
+    previous, current = decode_cursor(context.cursor), landing.files()
+    plan, known = _plan(context, previous, current)
+    if plan.is_empty:
+        counts = Counter(file.kind for file in current)
+        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
+        return dg.SkipReason(f"Landing zone {landing.uri} unchanged ({summary}).")
+    _report(context, plan)
     changed_kinds = {file.kind for file in plan.changed} | {f.kind for f in previous if f.key in plan.removed}
     return dg.SensorResult(
-        run_requests=run_requests,
+        run_requests=_ingest_requests(context, plan, known + plan.new_months) + _rejection_requests(plan),
         dynamic_partitions_requests=[months.build_add_request(plan.new_months)] if plan.new_months else [],
         asset_events=[_inventory(current, kind) for kind in (CRIME, WEATHER) if kind in changed_kinds],
         cursor=encode_cursor(current),
