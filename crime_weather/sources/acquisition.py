@@ -37,6 +37,11 @@ class AcquisitionReport:
     already_present: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def all_failed(self) -> bool:
+        """Something was to be fetched and nothing came: the exit status says so (compose `ps -a`)."""
+        return bool(self.failed) and not self.fetched
+
     def summary(self) -> str:
         text = f"{len(self.fetched)} fetched, {len(self.already_present)} already in landing"
         if self.failed:
@@ -123,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         landing.root.mkdir(parents=True, exist_ok=True)
     report = acquire(source_files(settings), landing)
     print(f"acquisition from {settings.source}: {report.summary()}")
-    return 0
+    return 1 if report.all_failed else 0
 
 
 if __name__ == "__main__":
