@@ -13,7 +13,6 @@ import fnmatch
 import json
 import os
 import re
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -721,29 +720,17 @@ def test_the_root_files_stay_the_embedded_default():
     )
 
 
-# --- Docker's own parser, when a CLI is on this machine ------------------------------------------
-
-
-def compose_cli() -> list[str] | None:
-    candidates = []
-    if shutil.which("docker"):
-        candidates.append(["docker", "compose"])
-    if shutil.which("docker-compose"):
-        candidates.append(["docker-compose"])
-    for command in candidates:
-        try:
-            probe = subprocess.run([*command, "version"], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if probe.returncode == 0 and "v2" in probe.stdout:
-            return command
-    return None
+# --- Docker Compose's own parser ------------------------------------------------------------------
 
 
 def test_docker_compose_config_accepts_the_file():
-    command = compose_cli()
-    if command is None:
-        pytest.skip("no docker compose v2 CLI on this machine")
+    """Compose's own parser (no engine needed): the CLI on PATH, else the pinned one from PyPI."""
+    from crime_weather_tests.compose.engine import EngineUnavailable, compose_command
+
+    try:
+        command = compose_command()
+    except EngineUnavailable as reason:
+        pytest.skip(str(reason))
     for profile in sorted(PROFILES):
         arguments = ["--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE), "--profile", profile]
         result = subprocess.run(

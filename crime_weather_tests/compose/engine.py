@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crime_weather_tests.compose import tools
-from crime_weather_tests.processes import log_tail
+from harness.processes import log_tail
 
 
 class EngineUnavailable(RuntimeError):

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from crime_weather_tests.compose import tools
-from crime_weather_tests.processes import ROOT, Server, free_port, wait_http
+from harness.processes import ROOT, Server, free_port, wait_http
 
 
 def compose_flags() -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import yaml
 
-from crime_weather_tests.processes import ROOT, free_port
+from harness.processes import ROOT, free_port
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 OVERRIDE = Path(__file__).resolve().parent / "override.yml"

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from crime_weather_tests.compose.seaweedfs import SeaweedFS
-from crime_weather_tests.processes import ROOT
+from harness.processes import ROOT
 
 pytestmark = pytest.mark.timeout(300)
 
