@@ -44,6 +44,9 @@ def env_file_values(run_memory_limit: str) -> dict[str, str]:
     values.update(
         CRIME_WEATHER_SOURCE="none",  # no internet here: the test brings the files itself
         CRIME_WEATHER_RUN_MEMORY_LIMIT=run_memory_limit,
+        # A small search: the retrain's speed is not what this test is about.
+        CRIME_WEATHER_SEARCH_TRIALS="4",
+        CRIME_WEATHER_SEARCH_TIMEOUT_SECONDS="20",
         CRIME_WEATHER_DAGSTER_HOST_PORT=str(free_port()),
         CRIME_WEATHER_MLFLOW_HOST_PORT=str(free_port()),
         CRIME_WEATHER_API_HOST_PORT=str(free_port()),

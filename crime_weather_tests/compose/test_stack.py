@@ -194,8 +194,8 @@ def test_restarts_mid_work_lost_nothing(stack: Stack, story: Story):
         if "dagster/run_key" in (tags := {t["key"]: t["value"] for t in run["tags"]})
     ]
     assert keys and len(keys) == len(set(keys)), keys
-    assert stack.health("dagster-daemon") in ("healthy", "starting")
-    assert stack.health("api") in ("healthy", "starting")
+    # Both came back: healthy again (the API once it has loaded the champion).
+    stack.wait_healthy("dagster-daemon", "api", timeout=180)
 
 
 def test_each_run_ran_in_its_own_container(stack: Stack, story: Story):
