@@ -209,6 +209,8 @@ def check_exits(running: list[Service], watch: Watch, logs: Path, policy: Restar
         code = service.process.poll()
         if code is None:
             continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(service.process.pid, signal.SIGKILL)  # what it left behind would hold its port
         ran = now - service.started_at
         service.failures = 1 if ran >= policy.stable_seconds else service.failures + 1
         if service.failures > policy.max_restarts:

@@ -80,3 +80,19 @@ def test_a_service_that_keeps_failing_stops_the_platform(tmp_path, caplog):
 def test_backoff_doubles_up_to_its_ceiling():
     policy = RestartPolicy(first_delay=1, max_delay=30)
     assert [policy.delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_what_an_exited_service_left_behind_is_ended_before_its_restart(tmp_path):
+    """A child of the service (dagster dev's webserver, say) would keep the port its restart needs."""
+    pids = tmp_path / "pids"
+    code = (
+        "import os, subprocess, sys; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "open(sys.argv[1], 'a').write(f'{child.pid}\\n'); sys.exit(5)"
+    )
+    leaky = python_service("leaky", code)
+    leaky.command.append(str(pids))
+    steady = python_service("api", "import time; time.sleep(60)")
+    run([leaky, steady], tmp_path, lambda: pids.exists() and len(pids.read_text().split()) >= 2)
+    first = int(pids.read_text().split()[0])
+    assert not Path(f"/proc/{first}").exists() or "Z" in Path(f"/proc/{first}/stat").read_text().split()[2]
