@@ -115,34 +115,36 @@ def champion_version(api: Service) -> str | None:
     return str(response.json().get("version")) if response.status_code == 200 else None
 
 
+ACQUISITION_LOG = logging.getLogger("crime_weather.acquisition")
+
+
 def acquire_sources(settings: Settings) -> None:
     """Bring new source files into the landing zone; an unreachable source does not stop the platform."""
     landing = open_store(settings.landing, settings.s3_endpoint_url)
-    log.info("acquisition from %s into %s, in the background ...", settings.source, settings.landing)
+    ACQUISITION_LOG.info(
+        "acquisition from %s into %s, in the background ...", settings.source, settings.landing
+    )
     try:
         report = acquire(source_files(settings), landing)
     except OSError as error:
-        log.warning("acquisition failed: %s", error)
+        ACQUISITION_LOG.warning("acquisition failed: %s", error)
         return
-    if report.failed:
-        log.warning("acquisition: %s", report.summary())
-    else:
-        log.info("acquisition: %s", report.summary())
+    level = logging.WARNING if report.failed else logging.INFO
+    ACQUISITION_LOG.log(level, "acquisition: %s", report.summary())
 
 
 def start_acquisition(settings: Settings) -> threading.Thread:
-    """acquire_sources in a thread; its progress also goes to logs/acquisition.log."""
+    """acquire_sources in a thread; its progress goes to the terminal and to logs/acquisition.log."""
     handler = logging.FileHandler(settings.logs / "acquisition.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    for name in ("crime_weather.acquisition", log.name):
-        logging.getLogger(name).addHandler(handler)
+    ACQUISITION_LOG.addHandler(handler)
+    ACQUISITION_LOG.setLevel(logging.INFO)  # progress is INFO: the log file gets it whatever the root's level
 
     def run() -> None:
         try:
             acquire_sources(settings)
         finally:
-            for name in ("crime_weather.acquisition", log.name):
-                logging.getLogger(name).removeHandler(handler)
+            ACQUISITION_LOG.removeHandler(handler)
             handler.close()
 
     thread = threading.Thread(target=run, name="acquisition", daemon=True)

@@ -96,3 +96,20 @@ def test_what_an_exited_service_left_behind_is_ended_before_its_restart(tmp_path
     run([leaky, steady], tmp_path, lambda: pids.exists() and len(pids.read_text().split()) >= 2)
     first = int(pids.read_text().split()[0])
     assert not Path(f"/proc/{first}").exists() or "Z" in Path(f"/proc/{first}/stat").read_text().split()[2]
+
+
+def test_acquisition_runs_in_the_background_and_logs_to_its_file(tmp_path, home):
+    from crime_weather.core.settings import Settings
+    from crime_weather.runtime.environment import prepare_home
+    from crime_weather.runtime.supervisor import start_acquisition
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "a.csv").write_bytes(b"a,b\n1,2\n")
+    settings = Settings(home=home, source=str(mirror))
+    prepare_home(settings)
+    start_acquisition(settings).join(timeout=60)
+    assert (Path(settings.landing) / "a.csv").read_bytes() == b"a,b\n1,2\n"
+    lines = (settings.logs / "acquisition.log").read_text().splitlines()
+    assert any(line.endswith("acquisition: 1 fetched, 0 already in landing") for line in lines), lines
+    assert len(lines) == len(set(lines)), "each line once"
