@@ -3,7 +3,7 @@
 # once (every Dagster run is a fresh process that imports the whole stack). `make help` lists all.
 #
 # uv: the one on PATH, else a private copy in .tools/uv (pinned; `pip install --target`, which a
-# PEP 668 system Python allows, or docker/../tools/bootstrap_uv.py where there is no pip at all).
+# PEP 668 system Python allows, or tools/bootstrap_uv.py where there is no pip at all).
 # Python: PYTHON (default python3) when it is 3.11-3.13, else one uv finds or downloads.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
