@@ -27,6 +27,8 @@ OVERRIDE = Path(__file__).resolve().parent / "override.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 # What a run container looks like from outside: DockerRunLauncher's label.
 RUN_LABEL = "dagster/run_id"
+# The project name images are built under (each test's stack has a project name of its own).
+BUILD_PROJECT = "crime-weather-compose-test"
 
 
 def env_file_values(run_memory_limit: str) -> dict[str, str]:
@@ -81,11 +83,16 @@ class Stack:
         return {**env, **self.test_env, **overrides}
 
     def run(
-        self, *args: str, timeout: float = 600, check: bool = True, env: dict[str, str] | None = None
+        self,
+        *args: str,
+        timeout: float = 600,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        project: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         command = [
             *self.compose,
-            "--project-name", self.project,
+            "--project-name", project or self.project,
             "--project-directory", str(ROOT),
             "--env-file", str(self.env_file),
             "--file", str(COMPOSE_FILE),
@@ -106,13 +113,15 @@ class Stack:
         return yaml.safe_load(self.run("config").stdout)
 
     def build(self) -> float:
-        """Build each image once (compose would build the shared Dagster image once per service)."""
+        """Build each image once (compose would build the shared Dagster image once per service),
+        under a fixed project name: compose labels images with it, so an unchanged image keeps its
+        id from one run to the next instead of leaving the previous one dangling."""
         started = time.monotonic()
         by_image: dict[str, str] = {}
         for name, service in self.config()["services"].items():
             if service.get("build"):
                 by_image.setdefault(service["image"], name)
-        self.run("build", *sorted(by_image.values()), timeout=1800)
+        self.run("build", *sorted(by_image.values()), timeout=1800, project=BUILD_PROJECT)
         return time.monotonic() - started
 
     def container(self, service: str) -> dict[str, Any]:
@@ -222,8 +231,8 @@ class Stack:
         if containers:
             docker("rm", "--force", *containers)
         self.run("down", "--volumes", "--remove-orphans", "--timeout", "30", check=False, timeout=600)
-        # Dangling images of this project's builds (tagged ones stay as the next run's cache).
-        docker("image", "prune", "--force", "--filter", f"label=com.docker.compose.project={self.project}")
+        # Images a rebuild replaced (the tagged ones stay: the next run's cache).
+        docker("image", "prune", "--force", "--filter", f"label=com.docker.compose.project={BUILD_PROJECT}")
 
 
 def docker(*args: str, timeout: float = 300) -> str:
