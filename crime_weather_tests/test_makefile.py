@@ -12,6 +12,7 @@ import http.server
 import io
 import json
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -64,15 +65,18 @@ def test_check_env_refuses_the_placeholders_and_odd_key_ids(tmp_path):
     assert "POSTGRES_PASSWORD is still the placeholder 'change-me'" in result.stderr
     assert "S3_APP_ACCESS_KEY is still the placeholder 'change-me-app'" in result.stderr
 
+    password = secrets.token_hex(8)  # made here: no literal secret in the repository
     env_file.write_text(
-        "POSTGRES_PASSWORD=3f9c1e\nS3_APP_ACCESS_KEY=not-letters-only-0123\n", encoding="utf-8"
+        f"POSTGRES_PASSWORD={password}\nS3_APP_ACCESS_KEY=not-letters-only-0123\n", encoding="utf-8"
     )
     result = check_env(env_file, "POSTGRES_PASSWORD", "S3_APP_ACCESS_KEY", "S3_APP_SECRET_KEY")
     assert result.returncode == 1 and "POSTGRES_PASSWORD" not in result.stderr
     assert "S3_APP_ACCESS_KEY must be 16 to 128 letters and digits" in result.stderr
     assert "S3_APP_SECRET_KEY is not set" in result.stderr
 
-    env_file.write_text("POSTGRES_PASSWORD='3f9c1e'\nS3_APP_ACCESS_KEY=k0123456789abcdef\n", encoding="utf-8")
+    env_file.write_text(
+        f"POSTGRES_PASSWORD='{password}'\nS3_APP_ACCESS_KEY=k{secrets.token_hex(8)}\n", encoding="utf-8"
+    )
     assert check_env(env_file, "POSTGRES_PASSWORD", "S3_APP_ACCESS_KEY").returncode == 0
     assert check_env(tmp_path / "absent.env", "POSTGRES_PASSWORD").returncode == 1
 
