@@ -1,10 +1,10 @@
-"""The compose topology, run natively (no Docker engine on these machines): DESIGN.md §5, column "compose".
+"""The compose topology, run natively (compose/test_stack.py starts the containers themselves).
 
 Every service of docker-compose.yml's `all` profile runs as a local process, from the same files and
 with the same environment variable names as its container:
 - postgres: a throwaway cluster (initdb) on a free loopback port, its roles and databases made by
   docker/postgres/init-databases.sh itself;
-- minio + minio-init: moto's S3 server and the buckets data, landing, mlflow and dagster;
+- s3 + s3-init: moto's S3 server and the buckets data, landing, mlflow and dagster;
 - mlflow: docker/mlflow-server.sh itself, backend in PostgreSQL, artifacts in s3://mlflow;
 - code-location: `dagster code-server start` over gRPC; dagster-daemon and dagster-webserver load
   docker/workspace.yaml pointed at it, and use docker/dagster.yaml (PostgreSQL storage, compute logs
@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.topology, pytest.mark.timeout(600)]
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 DOCKER = ROOT / "docker"
-BUCKETS = ("data", "landing", "mlflow", "dagster")  # what minio-init creates
+BUCKETS = ("data", "landing", "mlflow", "dagster")  # what s3-init creates
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06"]
 MONTHLY_ASSETS = ("raw_crime", "raw_weather", "daily_features")
 MODEL = "crime_weather"
@@ -215,6 +215,9 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             "CRIME_WEATHER_MLFLOW_TRACKING_URI",
             "CRIME_WEATHER_MLFLOW_UI_URL",
             "MLFLOW_TRACKING_URI",
+            "CRIME_WEATHER_DOCKER_NETWORK",  # for DockerRunLauncher, which runs here do not use
+            "CRIME_WEATHER_SEARCH_TRIALS",  # the retrain's budget: the platform sets its own here
+            "CRIME_WEATHER_SEARCH_TIMEOUT_SECONDS",
         }
         assert set(compose_env("mlflow")) == set(mlflow_env) - {MARKER} | {"MLFLOW_SERVER_ALLOWED_HOSTS"}
         assert set(compose_env("api")) == {

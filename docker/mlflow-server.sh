@@ -1,7 +1,7 @@
 #!/bin/sh
-# The MLflow tracking server in compose: PostgreSQL backend store, artifacts proxied to s3://mlflow
-# on MinIO (clients upload and download through this server, as mlflow-artifacts:/, so they need no
-# S3 credentials of their own).
+# The MLflow tracking server in compose (docker/Dockerfile.mlflow): PostgreSQL backend store,
+# artifacts proxied to s3://mlflow on the S3 server (clients upload and download through this
+# server, as mlflow-artifacts:/, so they need no S3 credentials of their own).
 #
 # The backend URI is assembled here from the environment: the password is URL-quoted and never
 # appears in the compose file or in the container's command line.

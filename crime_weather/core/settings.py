@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     warehouse_uri: str | None = Field(
         default=None, description="Warehouse root: a folder or s3://bucket/prefix. Default <home>/warehouse."
     )
-    s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint (MinIO, moto).")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint (SeaweedFS in compose, moto in tests)."
+    )
 
     # Official sources (URL patterns in one place: crime_weather.sources.official).
     crime_years: Annotated[tuple[int, ...], NoDecode] = Field(

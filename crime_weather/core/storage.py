@@ -1,7 +1,7 @@
 """A tiny blob store over a local folder or an S3 prefix.
 
 The landing zone and the warehouse use the same two operations everywhere (list with versions,
-read, write atomically), so the embedded default (folders) and compose (MinIO) run the same code.
+read, write atomically), so the embedded default (folders) and compose (SeaweedFS) run the same code.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class LocalStore:
 
 
 class S3Store:
-    """A bucket and prefix, through boto3 (MinIO in compose, S3 on a cluster, moto in tests)."""
+    """A bucket and prefix, through boto3 (SeaweedFS in compose, S3 on a cluster, moto in tests)."""
 
     def __init__(self, uri: str, endpoint_url: str | None = None) -> None:
         import boto3

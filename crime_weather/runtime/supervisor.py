@@ -1,8 +1,10 @@
 """`make run`: the whole platform on one machine, in the foreground.
 
-Fetches new source files into the landing zone, then starts each service in its own process group
-and stops every one of them (and their children) on Ctrl-C or SIGTERM. No Dagster import here:
-this is a supervisor, not a code location.
+Starts each service in its own process group first, then fetches new source files into the landing
+zone in the background (per-file progress and retries, in the terminal and logs/acquisition.log;
+landing_sensor picks each file up as it lands). A service that exits unexpectedly is restarted with
+backoff, and the supervisor says so; it stops everything (and their children) on Ctrl-C or SIGTERM,
+or when a service keeps failing. No Dagster import here: this is a supervisor, not a code location.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,8 +39,12 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     url: str = ""
+    started_at: float = 0.0
+    failures: int = 0  # unexpected exits in a row, each soon after its start
+    restart_at: float | None = None  # when a restart is due
 
     def start(self, logs: Path) -> None:
+        self.started_at = time.monotonic()
         out = open(logs / f"{self.name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             self.command,
@@ -108,14 +115,56 @@ def champion_version(api: Service) -> str | None:
     return str(response.json().get("version")) if response.status_code == 200 else None
 
 
+ACQUISITION_LOG = logging.getLogger("crime_weather.acquisition")
+
+
 def acquire_sources(settings: Settings) -> None:
     """Bring new source files into the landing zone; an unreachable source does not stop the platform."""
     landing = open_store(settings.landing, settings.s3_endpoint_url)
-    log.info("acquisition from %s into %s ...", settings.source, settings.landing)
+    ACQUISITION_LOG.info(
+        "acquisition from %s into %s, in the background ...", settings.source, settings.landing
+    )
     try:
-        log.info("acquisition: %s", acquire(source_files(settings), landing).summary())
+        report = acquire(source_files(settings), landing)
     except OSError as error:
-        log.warning("acquisition failed: %s", error)
+        ACQUISITION_LOG.warning("acquisition failed: %s", error)
+        return
+    level = logging.WARNING if report.failed else logging.INFO
+    ACQUISITION_LOG.log(level, "acquisition: %s", report.summary())
+
+
+def start_acquisition(settings: Settings) -> threading.Thread:
+    """acquire_sources in a thread; its progress goes to the terminal and to logs/acquisition.log."""
+    handler = logging.FileHandler(settings.logs / "acquisition.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    ACQUISITION_LOG.addHandler(handler)
+    ACQUISITION_LOG.setLevel(logging.INFO)  # progress is INFO: the log file gets it whatever the root's level
+
+    def run() -> None:
+        try:
+            acquire_sources(settings)
+        finally:
+            ACQUISITION_LOG.removeHandler(handler)
+            handler.close()
+
+    thread = threading.Thread(target=run, name="acquisition", daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """A service that exits unexpectedly is started again after first_delay, doubling up to
+    max_delay while it keeps exiting within stable_seconds of its start; past max_restarts such
+    exits in a row, it keeps failing and the platform stops."""
+
+    max_restarts: int = 5
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    stable_seconds: float = 60.0
+
+    def delay(self, failures: int) -> float:
+        return min(self.first_delay * 2 ** (failures - 1), self.max_delay)
 
 
 class Watch:
@@ -139,21 +188,63 @@ class Watch:
             log.info("champion v%s served: POST %s/predict (docs: %s/schema/swagger)", version, url, url)
 
 
-def supervise(running: list[Service], logs: Path, stopping: threading.Event) -> int:
-    """Start every service, report, and return when asked to stop (0) or when one exits (1)."""
+def start_all(running: list[Service], logs: Path) -> None:
     for service in running:
         service.start(logs)
         log.info(
             "started %s (pid %d), log in %s", service.name, service.process.pid, logs / f"{service.name}.log"
         )
+
+
+def check_exits(running: list[Service], watch: Watch, logs: Path, policy: RestartPolicy) -> bool:
+    """Restart what is due, schedule a restart for what exited; False when a service keeps failing."""
+    now = time.monotonic()
+    for service in running:
+        if service.restart_at is not None:
+            if now >= service.restart_at:
+                service.restart_at = None
+                service.start(logs)
+                if service not in watch.pending:
+                    watch.pending.append(service)
+                log.warning("restarted %s (pid %d)", service.name, service.process.pid)
+            continue
+        code = service.process.poll()
+        if code is None:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(service.process.pid, signal.SIGKILL)  # what it left behind would hold its port
+        ran = now - service.started_at
+        service.failures = 1 if ran >= policy.stable_seconds else service.failures + 1
+        if service.failures > policy.max_restarts:
+            log.error(
+                "%s keeps failing: %d exits in a row, each within %.0f s of its start (last code %s); "
+                "stopping the platform, see %s",
+                *(service.name, service.failures, policy.stable_seconds, code, logs / f"{service.name}.log"),
+            )
+            return False
+        delay = policy.delay(service.failures)
+        service.restart_at = now + delay
+        log.warning(
+            "%s exited unexpectedly (code %s) after %.0f s: restarting it in %.1f s (%d of at most %d in a row)",
+            *(service.name, code, ran, delay, service.failures, policy.max_restarts),
+        )
+    return True
+
+
+def supervise(
+    running: list[Service],
+    logs: Path,
+    stopping: threading.Event,
+    policy: RestartPolicy = RestartPolicy(),
+    tick: float = 1.0,
+) -> int:
+    """Report and restart until asked to stop (0) or until a service keeps failing (1)."""
     watch = Watch(running)
     while not stopping.is_set():
         watch.look()
-        crashed = [s for s in running if s.process.poll() is not None]
-        if crashed:
-            log.error("%s exited (code %s): stopping", crashed[0].name, crashed[0].process.returncode)
+        if not check_exits(running, watch, logs, policy):
             return 1
-        stopping.wait(1)
+        stopping.wait(tick)
     return 0
 
 
@@ -166,13 +257,14 @@ def main() -> int:
     prepare_home(settings)
     env = platform_environment(settings)
     os.environ.update(env)
-    acquire_sources(settings)
 
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     running = services(settings, env)
     try:
+        start_all(running, settings.logs)
+        start_acquisition(settings)
         return supervise(running, settings.logs, stopping)
     finally:
         log.info("stopping %s", ", ".join(s.name for s in running))

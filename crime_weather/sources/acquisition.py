@@ -1,7 +1,9 @@
 """Bring files from CRIME_WEATHER_SOURCE into the landing zone: official URLs or a local mirror.
 
 Only files not yet in the landing zone are fetched, and each lands whole or not at all (the store
-writes through a temporary name). What a user put in the landing zone is never touched.
+writes through a temporary name). What a user put in the landing zone is never touched. Downloads
+report their progress and are tried again with backoff (sources/download.py); the report says what
+failed and why.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +20,15 @@ import httpx
 
 from crime_weather.core.settings import OFFICIAL_SOURCE, Settings, get_settings
 from crime_weather.core.storage import BlobStore, LocalStore, is_visible, open_store
+from crime_weather.sources.download import (
+    LogProgress,
+    PermanentError,
+    Progress,
+    Retry,
+    TransientError,
+    describe,
+    download,
+)
 from crime_weather.sources.official import crime_urls, open_meteo_url
 
 log = logging.getLogger("crime_weather.acquisition")
@@ -36,6 +48,11 @@ class AcquisitionReport:
     fetched: list[str] = field(default_factory=list)
     already_present: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def all_failed(self) -> bool:
+        """Something was to be fetched and nothing came: the exit status says so (compose `ps -a`)."""
+        return bool(self.failed) and not self.fetched
 
     def summary(self) -> str:
         text = f"{len(self.fetched)} fetched, {len(self.already_present)} already in landing"
@@ -77,39 +94,65 @@ def source_files(settings: Settings) -> list[RemoteFile]:
     return mirror_files(Path(settings.source).expanduser())
 
 
-def fetch(remote: RemoteFile, client: httpx.Client) -> bytes:
-    """The file's bytes from the first location that answers; errors name every location tried."""
-    errors = []
-    for location in remote.locations:
-        try:
-            if location.startswith(("http://", "https://")):
-                response = client.get(location)
-                response.raise_for_status()
-                return response.content
-            return Path(location).read_bytes()
-        except (httpx.HTTPError, OSError) as error:
-            errors.append(f"{location}: {error}")
-    raise OSError("; ".join(errors))
+def fetch(
+    remote: RemoteFile, client: httpx.Client, progress: Progress | None = None, retry: Retry | None = None
+) -> bytes:
+    """The file's bytes from the first location that answers, each attempt trying every location;
+    another attempt (after a backoff) only while some failure may pass. Errors name every location."""
+    retry = retry or Retry()
+    progress = progress or LogProgress(log)
+    for attempt in range(1, retry.attempts + 1):
+        errors, transient = [], False
+        for location in remote.locations:
+            try:
+                if location.startswith(("http://", "https://")):
+                    return download(location, client, remote.name, progress)
+                return Path(location).read_bytes()
+            except TransientError as error:
+                errors.append(str(error))
+                transient = True
+            except PermanentError as error:
+                errors.append(str(error))
+            except OSError as error:
+                errors.append(f"{location}: {error}")
+        if not transient or attempt == retry.attempts:
+            break
+        delay = retry.delay(attempt)
+        log.warning(
+            "%s: attempt %d of %d failed (%s); trying again in %.1f s",
+            *(remote.name, attempt, retry.attempts, "; ".join(errors), delay),
+        )
+        retry.sleep(delay)
+    raise OSError(f"{'; '.join(errors)} (after {attempt} attempt{'s' if attempt > 1 else ''})")
 
 
-def acquire(files: list[RemoteFile], landing: BlobStore) -> AcquisitionReport:
+def acquire(
+    files: list[RemoteFile],
+    landing: BlobStore,
+    progress: Progress | None = None,
+    retry: Retry | None = None,
+) -> AcquisitionReport:
     """Copy into the landing zone every source file it does not hold yet."""
     report = AcquisitionReport()
     present = {info.key for info in landing.list()}
+    progress = progress or LogProgress(log)
     with httpx.Client(timeout=_TIMEOUT, follow_redirects=True) as client:
         for remote in files:
             if remote.name in present:
                 report.already_present.append(remote.name)
                 continue
+            started = time.monotonic()
             try:
-                data = fetch(remote, client)
+                data = fetch(remote, client, progress, retry)
             except OSError as error:
                 report.failed[remote.name] = str(error)
                 log.warning("could not fetch %s: %s", remote.name, error)
                 continue
             landing.write(remote.name, data)
             report.fetched.append(remote.name)
-            log.info("landed %s (%d bytes)", remote.name, len(data))
+            log.info(
+                "landed %s (%s)", remote.name, describe(len(data), len(data), time.monotonic() - started)
+            )
     return report
 
 
@@ -123,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         landing.root.mkdir(parents=True, exist_ok=True)
     report = acquire(source_files(settings), landing)
     print(f"acquisition from {settings.source}: {report.summary()}")
-    return 0
+    return 1 if report.all_failed else 0
 
 
 if __name__ == "__main__":

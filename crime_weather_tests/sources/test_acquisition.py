@@ -1,5 +1,8 @@
 import datetime as dt
 import http.server
+import os
+import subprocess
+import sys
 import threading
 from functools import partial
 
@@ -71,3 +74,27 @@ def test_source_none_fetches_nothing_and_a_missing_mirror_is_an_error(tmp_path):
     assert source_files(Settings(source="none")) == []
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         source_files(Settings(source=str(tmp_path / "absent")))
+
+
+@pytest.mark.parametrize("served", [[], ["delitos_2019.csv"]])
+def test_the_command_exits_non_zero_only_when_every_download_failed(http_folder, tmp_path, served):
+    root, base = http_folder
+    for name in served:
+        (root / name).write_bytes(b"id,fecha\n")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CRIME_WEATHER_")}
+    env.update(
+        CRIME_WEATHER_HOME=str(tmp_path),
+        CRIME_WEATHER_SOURCE="official",
+        CRIME_WEATHER_CRIME_YEARS="2019",
+        CRIME_WEATHER_CRIME_URL_TEMPLATE=f"{base}/delitos_{{year}}.csv",
+        CRIME_WEATHER_OPEN_METEO_URL=f"{base}/archive",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "crime_weather.sources.acquisition"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == (0 if served else 1), result.stdout + result.stderr
+    assert f"{len(served)} fetched" in result.stdout and "failed: " in result.stdout

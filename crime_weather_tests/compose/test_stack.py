@@ -1,0 +1,250 @@
+"""`docker compose --profile all up` on a real Docker engine: the real docker-compose.yml, with only
+what cannot be pulled without a registry replaced (override.yml), driven through public interfaces.
+
+The engine, the Compose CLI and the local base image are installed and made when missing
+(engine.py, images.py); the test skips only where no engine can run. Then, in order:
+1. check-env refuses a change-me placeholder before PostgreSQL stores it;
+2. the stack starts; only the UIs and the API are published;
+3. the shared data goes into the landing bucket (the documented `compose run acquisition` with a
+   mirror folder: boto3, the platform's limited key); the daemon is restarted while the ingest runs
+   and the API while the retrain runs;
+4. every month materializes (Dagster GraphQL), a champion is registered (MLflow REST) and `/predict`
+   answers with it; every run ran in a container of its own, exited 0, under the memory limit;
+5. `down` then `up` keeps the data, the runs and the champion;
+6. everything the test created is removed (checked).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crime_weather_tests.compose import images
+from crime_weather_tests.compose.engine import Engine, EngineUnavailable, start_engine
+from crime_weather_tests.compose.stack import Stack, wait_for
+
+pytestmark = [pytest.mark.compose, pytest.mark.shared_data, pytest.mark.timeout(1800)]
+
+MONTHLY_ASSETS = ("raw_crime", "raw_weather", "daily_features")
+LONG_RUNNING = ("postgres", "s3", "mlflow", "code-location", "dagster-webserver", "dagster-daemon", "api")
+PUBLISHED = {"dagster-webserver": 3000, "mlflow": 5001, "api": 8800}
+RUN_MEMORY_LIMIT, RUN_MEMORY_BYTES = "3g", 3 * 1024**3
+STAGE_TAG = "crime_weather/stage"  # crime_weather.jobs.STAGE_TAG
+
+
+@dataclass
+class Story:
+    """What happened while the stack loaded the data, for the tests to check."""
+
+    stack: Stack
+    shared_files: list[str]
+    restarted_daemon_during: str = ""
+    restarted_api_during: str = ""
+    champion: str = ""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    try:
+        engine = start_engine()
+    except EngineUnavailable as reason:
+        pytest.skip(f"no Docker engine can run here: {reason}")
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    started = time.monotonic()
+    test_env = {
+        "CRIME_WEATHER_TEST_BASE_IMAGE": images.base_image(),
+        "CRIME_WEATHER_TEST_IMAGE_TAG": "compose-test",
+        "CRIME_WEATHER_TEST_SEAWEEDFS_CONTEXT": str(images.seaweedfs_context()),
+    }
+    stack = Stack(engine.compose, tmp_path_factory.mktemp("stack"), test_env, RUN_MEMORY_LIMIT)
+    stack.mark("base image", started)
+    try:
+        started = time.monotonic()
+        stack.build()
+        stack.mark("build", started)
+        yield stack
+    finally:
+        try:
+            stack.remove()
+            left = stack.leftovers()
+            assert not any(left.values()), f"the compose test left {left}"
+        finally:
+            print(f"compose test timings (s): {stack.timings}")
+
+
+def running_runs(stack: Stack, stage: str) -> list[str]:
+    """Ids of the runs of a stage (crime_weather/stage: ingest, train) whose container runs now."""
+    running = {
+        c["Config"]["Labels"]["dagster/run_id"] for c in stack.run_containers() if c["State"]["Running"]
+    }
+    tag = {"key": STAGE_TAG, "value": stage}
+    return [run["runId"] for run in stack.runs() if run["runId"] in running and tag in run["tags"]]
+
+
+@pytest.fixture(scope="module")
+def story(stack: Stack, shared_raw: Path) -> Iterator[Story]:
+    story = Story(stack, sorted(p.name for p in shared_raw.iterdir() if p.is_file()))
+    try:
+        # 1. A placeholder left in .env: check-env refuses, PostgreSQL never starts.
+        refused = stack.run(
+            "up", "--detach", "postgres", check=False, env=stack.process_env(POSTGRES_PASSWORD="change-me")
+        )
+        assert refused.returncode != 0
+        assert (
+            "POSTGRES_PASSWORD is still the placeholder 'change-me'" in stack.run("logs", "check-env").stdout
+        )
+        # Created, never started: its volume stays empty until the real start initialises it.
+        assert stack.container("postgres")["State"]["Status"] == "created"
+
+        # 2. The whole stack.
+        started = time.monotonic()
+        stack.run("up", "--detach")
+        stack.wait_healthy("postgres", "s3", "mlflow", "code-location", "dagster-webserver", "dagster-daemon")
+        stack.mark("up, healthy", started)
+
+        # 3. The shared data into the landing bucket, as the README says (a mirror folder).
+        started = time.monotonic()
+        landed = stack.run(
+            "run", "--rm", "--no-deps", "--volume", f"{shared_raw}:/mirror:ro",
+            "--env", "CRIME_WEATHER_SOURCE=/mirror", "acquisition",
+        )  # fmt: skip
+        assert f"{len(story.shared_files)} fetched" in landed.stdout, landed.stdout
+
+        # The daemon restarts while an ingest run is running ...
+        stack.mark("data in the landing bucket", started)
+        ingest = wait_for(lambda: running_runs(stack, "ingest"), 300, "an ingest run running", every=1)
+        stack.mark("an ingest run running", started)
+        stack.run("restart", "dagster-daemon")
+        story.restarted_daemon_during = ingest[0]
+        stack.mark("dagster-daemon restarted", started)
+        # ... and the API while the retrain is.
+        retrain = wait_for(lambda: running_runs(stack, "train"), 600, "the retrain running", every=1)
+        stack.mark("the retrain running", started)
+        stack.run("restart", "api")
+        story.restarted_api_during = retrain[0]
+        stack.mark("api restarted", started)
+
+        story.champion = wait_for(stack.champion_version, 900, "a champion registered")
+        stack.mark("champion registered", started)
+        yield story
+    except BaseException:
+        print(stack.logs())
+        raise
+
+
+def test_only_the_uis_and_the_api_are_published(stack: Stack, story: Story):
+    for service in ("postgres", "s3", "code-location", "dagster-daemon"):
+        assert not stack.container(service)["NetworkSettings"]["Ports"] or not any(
+            stack.container(service)["NetworkSettings"]["Ports"].values()
+        ), f"{service} is published"
+    for service, port in PUBLISHED.items():
+        bindings = stack.container(service)["NetworkSettings"]["Ports"][f"{port}/tcp"]
+        assert [(b["HostIp"], b["HostPort"]) for b in bindings] == [
+            ("127.0.0.1", stack.url({"dagster-webserver": "dagster"}.get(service, service)).rsplit(":", 1)[1])
+        ]
+
+
+def test_every_month_materializes(stack: Stack, story: Story):
+    months = stack.partitions("daily_features")["partitionKeys"]
+    # The shared files cover 2016-01 .. 2020-02: 50 consecutive months.
+    assert months[0] == "2016-01" and months[-1] == "2020-02" and len(months) == 50
+    assert all(re.fullmatch(r"\d{4}-\d{2}", month) for month in months)
+    for asset in MONTHLY_ASSETS:
+        wait_for(
+            lambda asset=asset: (
+                set(stack.partitions(asset)["assetPartitionStatuses"]["materializedPartitions"])
+                == set(months)
+            ),
+            300,
+            f"every month of {asset} materialized",
+            lambda asset=asset: stack.partitions(asset)["assetPartitionStatuses"],
+        )
+        assert not stack.partitions(asset)["assetPartitionStatuses"]["failedPartitions"]
+
+
+def test_the_champion_is_served(stack: Stack, story: Story):
+    wait_for(lambda: stack.predict().status_code == 200, 300, "the API serving a champion")
+    response = stack.predict()
+    body = response.json()
+    assert body["model_version"] == story.champion and body["expected_robberies"] >= 0
+
+
+def test_restarts_mid_work_lost_nothing(stack: Stack, story: Story):
+    assert story.restarted_daemon_during and story.restarted_api_during
+    runs = {run["runId"]: run for run in stack.runs()}
+    assert runs[story.restarted_daemon_during]["status"] == "SUCCESS"
+    assert runs[story.restarted_api_during]["status"] == "SUCCESS"
+    wait_for(lambda: all(r["status"] in ("SUCCESS",) for r in stack.runs()), 300, "every run succeeded")
+    # No landing file was ingested twice: one run per sensor run key.
+    keys = [
+        (tags["dagster/sensor_name"], tags["dagster/run_key"])
+        for run in stack.runs()
+        if "dagster/run_key" in (tags := {t["key"]: t["value"] for t in run["tags"]})
+    ]
+    assert keys and len(keys) == len(set(keys)), keys
+    # Both came back: healthy again (the API once it has loaded the champion).
+    stack.wait_healthy("dagster-daemon", "api", timeout=180)
+
+
+def test_each_run_ran_in_its_own_container(stack: Stack, story: Story):
+    runs = stack.runs()
+    containers = {c["Config"]["Labels"]["dagster/run_id"]: c for c in stack.run_containers()}
+    assert {run["runId"] for run in runs} <= set(containers), "a run without its container"
+    image = stack.container("code-location")["Config"]["Image"]
+    for run in runs:
+        container = containers[run["runId"]]
+        assert container["State"]["Status"] == "exited" and container["State"]["ExitCode"] == 0, run
+        assert container["Config"]["Image"] == image
+        assert container["HostConfig"]["Memory"] == RUN_MEMORY_BYTES
+        assert container["Config"]["Cmd"][:3] == ["dagster", "api", "execute_run"]
+        assert list(container["NetworkSettings"]["Networks"]) == [stack.values["CRIME_WEATHER_NETWORK"]]
+    assert len({c["Id"] for c in containers.values()}) == len(containers)
+
+
+def landing_and_data_objects(stack: Stack) -> tuple[int, int]:
+    """Objects in the landing bucket and daily_features partitions in the data bucket, counted from
+    inside the stack with the platform's own key (S3 is not published)."""
+    script = (
+        "import boto3, os; s3 = boto3.client('s3', endpoint_url=os.environ['CRIME_WEATHER_S3_ENDPOINT_URL']); "
+        "n = lambda b, p='': sum(len(page.get('Contents', [])) for page in "
+        "s3.get_paginator('list_objects_v2').paginate(Bucket=b, Prefix=p)); "
+        "print(n('landing'), n('data', 'daily_features/'))"
+    )
+    out = stack.run("exec", "-T", "code-location", "python", "-c", script).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def test_down_then_up_keeps_the_data_and_the_champion(stack: Stack, story: Story):
+    months = stack.partitions("daily_features")["partitionKeys"]
+    before = {run["runId"] for run in stack.runs()}
+    assert landing_and_data_objects(stack) == (len(story.shared_files), len(months))
+
+    started = time.monotonic()
+    stack.run("down", "--timeout", "30")
+    assert not stack.run("ps", "--all", "--quiet").stdout.strip()
+    stack.run("up", "--detach")
+    stack.wait_healthy(*LONG_RUNNING[:-1])
+    wait_for(lambda: stack.predict().status_code == 200, 300, "the API serving after up")
+    stack.mark("down, up, serving", started)
+
+    assert stack.champion_version() == story.champion
+    assert stack.predict().json()["model_version"] == story.champion
+    assert set(stack.partitions("daily_features")["assetPartitionStatuses"]["materializedPartitions"]) == set(
+        months
+    )
+    assert landing_and_data_objects(stack) == (len(story.shared_files), len(months))
+    # The sensor's cursor survived too: two of its ticks later, nothing is ingested again.
+    time.sleep(40)
+    assert {run["runId"] for run in stack.runs()} == before
