@@ -112,8 +112,8 @@ class SplineGLM(RegressorMixin, BaseEstimator):
         spline = SplineTransformer(knots=knots, extrapolation="periodic").fit(Z[:, [3]])
         self.doy_basis_ = spline.transform(np.arange(1, DAYS_IN_YEAR + 1).reshape(-1, 1))
         numeric = self._numeric(Z)
-        self.mean_ = numeric.mean(axis=0)
-        self.scale_ = np.where(numeric.std(axis=0) > 0, numeric.std(axis=0), 1.0)
+        self.mean_, spread = numeric.mean(axis=0), numeric.std(axis=0)
+        self.scale_ = np.where(spread > 1e-6, spread, 1.0)  # a constant column stays 0
         self.glm_ = PoissonRegressor(alpha=self.alpha, solver="newton-cholesky", max_iter=self.max_iter)
         self.glm_.fit(self._design(Z), y, sample_weight=sample_weight)
         return self

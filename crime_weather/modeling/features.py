@@ -26,6 +26,9 @@ LEVEL, HISTORY_DAYS = 0, 1  # the first two columns: the offset and how much his
 CALENDAR = ("comuna", "weekday", "is_holiday", "day_of_year")
 WEATHER = ("rain_1mm", "log1p_rain", "temp_mean", "temp_anom")
 _TEMP, _RAIN = WEATHER_FIELDS.index("temp_mean"), WEATHER_FIELDS.index("precipitation_mm")
+# A day-of-year effect needs a full year of fitted rows (after the first month, which has no level)
+# to be told apart from a trend: with less, it extrapolates the last weeks seen into the unseen season.
+MIN_SEASONAL_DAYS = 365 + 31
 
 
 def _column(X: pd.DataFrame, name: str) -> np.ndarray:
@@ -37,6 +40,7 @@ def _column(X: pd.DataFrame, name: str) -> np.ndarray:
 class LevelFeatures(TransformerMixin, BaseEstimator):
     """[level, history_days, comuna (0..14), weekday, is_holiday, day_of_year] + engineered weather:
     rain_1mm (>= 1 mm), log1p_rain, temp_mean, temp_anom (against the day-of-year normal).
+    With less than MIN_SEASONAL_DAYS of history, day_of_year is a constant (no seasonal effect).
 
     A missing weather value is its day's normal (rain: 0 mm), so a request without weather predicts
     as one with normal weather. Raw humidity, wind, pressure and min/max temperature are left out:
@@ -59,6 +63,7 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
         self.first_day_, self.last_day_ = int(first.astype("int64")), int(last.astype("int64"))
         self.first_month_ = int(first.astype("datetime64[M]").astype("int64"))
         self.levels_, self.history_days_ = table.levels, table.history_days
+        self.seasonal_ = len(history) >= MIN_SEASONAL_DAYS
         self.normals_ = self._normals(X, days)
         self.temperature_seen_ = bool(np.isfinite(_column(X, "temp_mean")).any())
         self.n_features_in_ = X.shape[1]
@@ -98,7 +103,7 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
             comuna.astype("float64"),
             calendar.weekday(days).astype("float64"),
             calendar.is_holiday(days).astype("float64"),
-            doy.astype("float64"),
+            doy.astype("float64") if self.seasonal_ else np.ones(len(doy)),
         ]
         if self.weather:
             columns += self._weather(X, doy)

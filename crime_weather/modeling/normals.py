@@ -14,7 +14,8 @@ from crime_weather.core.names import WEATHER_FIELDS
 DAYS_IN_YEAR = 366  # tables are indexed by day of year - 1
 HARMONICS = 2  # annual cycle and its first overtone
 DRY = "precipitation_mm"  # the normal of rain is no rain: most days are dry, a mean would be wet every day
-_MIN_DAYS = 30  # fewer observed days than this: a constant, not a seasonal curve
+_MIN_DAYS = 365  # fewer observed days than a year: a constant (harmonics fitted on a few months
+# would extrapolate into the unseen season)
 
 
 def _design(day_of_year: np.ndarray) -> np.ndarray:
@@ -27,7 +28,8 @@ def _design(day_of_year: np.ndarray) -> np.ndarray:
 
 def seasonal_normal(day_of_year: np.ndarray, values: np.ndarray) -> np.ndarray:
     """366 values: least squares of a constant and annual harmonics over the observed days (each
-    distinct day once). A field never observed gets NaN (it is never used), one seldom observed its mean."""
+    distinct day once). A field never observed gets NaN (it is never used); one observed on fewer
+    days than a year, its mean."""
     observed = np.isfinite(values)
     if observed.sum() < _MIN_DAYS:
         mean = float(values[observed].mean()) if observed.any() else np.nan

@@ -14,6 +14,7 @@ from crime_weather.modeling.pipeline import build_pipeline, history_end, model_i
 from harness.models import synthetic_features
 
 MONTHS = ["2019-01", "2019-02", "2019-03", "2019-04"]
+YEAR_AND_MORE = [f"2018-{m:02d}" for m in range(1, 13)] + MONTHS  # seasonal features need a year
 FAST_HGB = ModelConfig("hgb", "ewm30_cmom28", params={"max_iter": 20, "min_samples_leaf": 40})
 
 
@@ -27,7 +28,7 @@ def _raw(rows: list[dict]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted() -> dict[str, object]:
-    data = _data()
+    data = _data(YEAR_AND_MORE)
     return {
         family: build_pipeline(config).fit(model_input(data), data[TARGET])
         for family, config in (("hgb", FAST_HGB), ("glm", DEFAULT_GLM))
@@ -35,7 +36,7 @@ def fitted() -> dict[str, object]:
 
 
 def test_calendar_features_are_derived_from_the_raw_date():
-    data = _data()
+    data = _data(YEAR_AND_MORE)
     features = LevelFeatures().fit(model_input(data), data[TARGET])
     row = features.transform(_raw([{"date": "2019-03-24", "comuna": 3, "temp_mean": 21.5}]))[0]
     names = list(features.get_feature_names_out())
@@ -109,3 +110,18 @@ def test_a_configuration_round_trips_through_json():
 def test_model_input_uses_iso_date_strings_like_the_api():
     inputs = model_input(_data(["2019-01"]))
     assert list(inputs.columns) == list(MODEL_INPUTS) and inputs["date"].iloc[0] == "2019-01-01"
+
+
+def test_with_less_than_a_year_of_history_nothing_seasonal_is_extrapolated():
+    short = _data()  # four months: a seasonal curve fitted on them would run wild in the other eight
+    features = LevelFeatures().fit(model_input(short), short[TARGET])
+    names = list(features.get_feature_names_out())
+    rows = features.transform(_raw([{"date": day, "comuna": 1} for day in ("2019-02-01", "2019-08-01")]))
+    assert (
+        not features.seasonal_ and rows[0, names.index("day_of_year")] == rows[1, names.index("day_of_year")]
+    )
+    assert rows[0, names.index("temp_mean")] == rows[1, names.index("temp_mean")]  # a constant normal
+    long = _data(YEAR_AND_MORE)
+    features = LevelFeatures().fit(model_input(long), long[TARGET])
+    rows = features.transform(_raw([{"date": day, "comuna": 1} for day in ("2019-02-01", "2019-08-01")]))
+    assert features.seasonal_ and rows[0, names.index("temp_mean")] != rows[1, names.index("temp_mean")]
