@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 UV := $(PYTHON) -m uv
 VENV := .venv
 
-.PHONY: run test install lint format audit retrain bench-ingest bench-train bench-run bench-serving bench-soak clean
+.PHONY: run test install lint format audit retrain bench-ingest bench-backtest bench-run bench-serving bench-soak clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -45,8 +45,9 @@ format: install
 bench-ingest: install
 	$(VENV)/bin/python benchmarks/ingest.py --make-run
 
-bench-train: install
-	$(VENV)/bin/python benchmarks/train.py
+# The model on all shared data as a retrain trains it (search, backtest, contest): figures, CIs, times.
+bench-backtest: install
+	$(VENV)/bin/python benchmarks/backtest.py
 
 bench-run: install
 	$(VENV)/bin/python benchmarks/make_run.py

@@ -111,25 +111,31 @@ def backtest_metrics(backtest: Backtest) -> dict[str, float]:
     return metrics
 
 
-def fixed_window_metrics(config: ModelConfig, split: TemporalSplit, seed: int) -> dict[str, float]:
-    """The last test months, trained on the months before them: the model, its no-weather arm, the
-    training mean per comuna x weekday, and the naive levels at the split."""
-    inputs = {
-        name: frame[list(MODEL_INPUTS)] for name, frame in (("train", split.train), ("test", split.test))
-    }
+@dataclass
+class FixedWindow:
+    frame: pd.DataFrame  # the test months' rows with one column of expected robberies per arm
+    metrics: dict[str, float]
+
+
+def fixed_window(config: ModelConfig, split: TemporalSplit, seed: int) -> FixedWindow:
+    """The last test months, trained on the months before them (levels as known at the split): the
+    model, its no-weather arm, the training mean per comuna x weekday, and the naive levels."""
+    train_inputs, test_inputs = split.train[list(MODEL_INPUTS)], split.test[list(MODEL_INPUTS)]
     y_train, y_test = split.train[TARGET].to_numpy(), split.test[TARGET].to_numpy()
-    model = build_pipeline(config, seed).fit(inputs["train"], y_train).predict(inputs["test"])
-    no_weather = build_pipeline(config.without_weather(), seed).fit(inputs["train"], y_train)
-    metrics = {f"test_{name}": value for name, value in scores(y_test, model).items()}
-    metrics["test_pred_over_obs"] = float(model.sum() / y_test.sum()) if y_test.sum() else float("nan")
-    metrics["no_weather_test_poisson_deviance"] = scores(y_test, no_weather.predict(inputs["test"]))[
-        "poisson_deviance"
-    ]
-    baseline = comuna_weekday_baseline(split.train, split.test)
-    metrics["baseline_test_poisson_deviance"] = scores(y_test, baseline)["poisson_deviance"]
-    origin = split.test["date"].min()
+    frame = split.test[["date", "comuna", TARGET]].assign(month=split.test["date"].dt.strftime("%Y-%m"))
+    frame[MODEL] = build_pipeline(config, seed).fit(train_inputs, y_train).predict(test_inputs)
+    frame[NO_WEATHER] = (
+        build_pipeline(config.without_weather(), seed).fit(train_inputs, y_train).predict(test_inputs)
+    )
+    frame["baseline"] = comuna_weekday_baseline(split.train, split.test)
     for window in NAIVE_WINDOWS:
-        naive = naive_level(split.train, origin, window, split.test)
-        metrics[f"test_{naive_name(window)}_poisson_deviance"] = scores(y_test, naive)["poisson_deviance"]
+        frame[naive_name(window)] = naive_level(split.train, split.test["date"].min(), window, split.test)
+    metrics = {f"test_{name}": value for name, value in scores(y_test, frame[MODEL]).items()}
+    metrics["test_pred_over_obs"] = float(frame[MODEL].sum() / y_test.sum()) if y_test.sum() else float("nan")
+    metrics["no_weather_test_poisson_deviance"] = scores(y_test, frame[NO_WEATHER])["poisson_deviance"]
+    metrics["baseline_test_poisson_deviance"] = scores(y_test, frame["baseline"])["poisson_deviance"]
+    for window in NAIVE_WINDOWS:
+        name = naive_name(window)
+        metrics[f"test_{name}_poisson_deviance"] = scores(y_test, frame[name])["poisson_deviance"]
     metrics["train_rows"], metrics["test_rows"] = float(len(split.train)), float(len(split.test))
-    return metrics
+    return FixedWindow(frame.reset_index(drop=True), metrics)

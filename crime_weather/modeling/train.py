@@ -21,8 +21,9 @@ from crime_weather.modeling import plots
 from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB, ModelConfig
 from crime_weather.modeling.evaluation import (
     Backtest,
+    FixedWindow,
     backtest_metrics,
-    fixed_window_metrics,
+    fixed_window,
     run_backtest,
     weather_verdict,
 )
@@ -93,11 +94,13 @@ class Trained:
 
     config: ModelConfig
     backtest: Backtest
+    fixed: FixedWindow
     metrics: dict[str, float]
     pipeline: Pipeline
     version: str
     run_id: str
     tags: dict[str, str]
+    plot: bytes = field(repr=False)  # predicted vs observed robberies per backtest month
 
     @property
     def verdict(self) -> str:
@@ -119,7 +122,7 @@ def lineage_tags(training: TrainingData, pipeline: Pipeline, dagster_run_id: str
 
 def _log_evaluation(
     parent: RunLog, config: ModelConfig, backtest: Backtest, metrics: dict[str, float]
-) -> None:
+) -> bytes:
     parent.params({"family": config.family, "level": config.level, "weather": config.weather})
     parent.params({f"param_{name}": value for name, value in config.params.items()})
     parent.params({"backtest_months": json.dumps(backtest.months), "best_naive": backtest.best_naive})
@@ -127,7 +130,9 @@ def _log_evaluation(
     parent.json(json.loads(config.to_json()), "model_config.json")
     parent.table(backtest.folds, BACKTEST_FOLDS)
     parent.artifact(backtest.frame.to_parquet(index=False), BACKTEST_PREDICTIONS)
-    parent.png(backtest_plot(backtest), "backtest/pred_vs_obs.png")
+    png = backtest_plot(backtest)
+    parent.png(png, "backtest/pred_vs_obs.png")
+    return png
 
 
 def backtest_plot(backtest: Backtest) -> bytes:
@@ -149,18 +154,19 @@ def train_configuration(
     with stages.stage("backtest"):
         backtest = run_backtest(config, training.data, training.plan.backtest, seed)
     with stages.stage("fixed window"):
-        metrics = {**fixed_window_metrics(config, training.split, seed), **backtest_metrics(backtest)}
+        fixed = fixed_window(config, training.split, seed)
+    metrics = {**fixed.metrics, **backtest_metrics(backtest)}
     with stages.stage("refit"):
         pipeline = build_pipeline(config, seed).fit(training.data.inputs, training.data.y)
     with stages.stage("log + register"):
-        _log_evaluation(parent, config, backtest, metrics)
+        plot = _log_evaluation(parent, config, backtest, metrics)
         tags = {**lineage_tags(training, pipeline, dagster_run_id), TAG_CONFIG: config.to_json()}
         example = model_input(training.split.test).head(5)
         version = register(parent, pipeline, example, registered_model, tags)
         parent.tags(
             {**tags, "model_version": version, "weather_verdict": weather_verdict(backtest.weather_gain)}
         )
-    return Trained(config, backtest, metrics, pipeline, version, parent.run_id, tags)
+    return Trained(config, backtest, fixed, metrics, pipeline, version, parent.run_id, tags, plot)
 
 
 @dataclass
@@ -235,5 +241,5 @@ def train_challenger(
     parent.metrics(
         {f"seconds_{name.replace(' ', '_').replace('+', 'and')}": s for name, s in stages.seconds.items()}
     )
-    figures = {"optuna_history.png": history_png, "backtest_pred_vs_obs.png": backtest_plot(trained.backtest)}
+    figures = {"optuna_history.png": history_png, "backtest_pred_vs_obs.png": trained.plot}
     return ChallengerReport(trained, result, stages, figures)

@@ -1,11 +1,15 @@
-"""The promotion rule, branch by branch (modeling.promotion.decide is the only place it lives)."""
+"""The promotion rule, branch by branch (modeling.promotion.decide is the only place it lives), and
+the regression guard it reads (generated data)."""
 
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from crime_weather.modeling.bootstrap import Difference
 from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB
+from crime_weather.modeling.contest import regression_guard
 from crime_weather.modeling.promotion import Action, Candidate, Contest, decide
 
 DATA = "fingerprint-now"
@@ -74,3 +78,19 @@ def test_versions_without_a_configuration():
 def test_a_challenger_that_already_serves_is_not_recorded_again():
     decision = decide(_contest(challenger=CHAMPION))
     assert (decision.action, decision.record) == (Action.KEEP_CHAMPION, False)
+
+
+def test_the_regression_guard_compares_the_rows_both_backtests_predicted():
+    rng = np.random.default_rng(0)
+    dates = np.repeat(pd.date_range("2019-03-01", "2019-05-31"), 15)
+    now = pd.DataFrame({"date": dates, "comuna": np.tile(np.arange(1, 16), len(dates) // 15)})
+    now["month"] = now["date"].dt.strftime("%Y-%m")
+    rate = rng.uniform(5, 15, len(now))
+    now["robberies"], now["model"] = rng.poisson(rate), rate
+    recorded = now[now["month"] < "2019-05"].copy()  # the champion's backtest: one month less
+    assert regression_guard(now, recorded, seed=0) == Difference(0.0, 0.0, 0.0)  # same predictions
+    worse = now.assign(model=now["model"] * 1.3)
+    guard = regression_guard(worse, recorded, seed=0)
+    assert guard is not None and guard.low > 0  # measurably worse on the common days: trips
+    assert regression_guard(now, None, seed=0) is None  # nothing recorded: the guard cannot apply
+    assert regression_guard(now, recorded.assign(date=recorded["date"] - pd.Timedelta(days=400)), 0) is None
