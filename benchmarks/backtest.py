@@ -31,6 +31,7 @@ from crime_weather.modeling.contest import hold_contest
 from crime_weather.modeling.evaluation import weather_verdict
 from crime_weather.modeling.metrics import NAIVE_WINDOWS, naive_name
 from crime_weather.modeling.promotion import Action, decide
+from crime_weather.modeling.registry import TAG_FINGERPRINT
 from crime_weather.modeling.split import temporal_split
 from crime_weather.modeling.tracking import RunLog, client_for, experiment_id, run
 from crime_weather.modeling.train import (
@@ -77,8 +78,9 @@ def contest(report: ChallengerReport, training: TrainingData, parent: RunLog, se
         old = train_configuration(
             other, training, previous, Stages(), registered_model=NAME, dagster_run_id=NAME, seed=seed
         )
+    # As if it had been trained on older data: the contest, and its refit when it holds, are timed.
+    client.set_model_version_tag(NAME, old.version, TAG_FINGERPRINT, "older data")
     champion, challenger = (client.get_model_version(NAME, v) for v in (old.version, report.trained.version))
-    client.set_model_version_tag(NAME, old.version, "training_data_fingerprint", "older data")  # not fresh
     started = time.monotonic()
     with threadpool_limits(limits=1):
         held = hold_contest(client, challenger, champion, training, seed)
@@ -183,10 +185,11 @@ def summary(
         f"scores {gain.estimate:+.4f} deviance per comuna-day against it, 95 % CI [{gain.low:+.4f}, {gain.high:+.4f}]"
         f"{' (includes 0)' if not gain.excludes_zero else ''}. The level and the calendar carry the prediction.",
         "",
-        f"**Retrain**: {retrain_s:.0f} s in all. Challenger {sum(report.stages.seconds.values()):.0f} s ({stages}; "
-        f"{report.search.trials} trials at {report.search.trials_per_minute:.1f}/min); contest against the study's "
-        f"{contested.champion} and its refit {contested.seconds:.0f} s "
-        f"(challenger - champion {contested.comparison}: {contested.decision.split(':')[0]}).",
+        f"**Retrain**: {retrain_s:.0f} s in all: the challenger {sum(report.stages.seconds.values()):.0f} s ({stages}; "
+        f"{report.search.trials} trials at {report.search.trials_per_minute:.1f}/min), then the contest against a "
+        f"champion of another configuration, the study's {contested.champion}, with the refit of the winner: "
+        f"{contested.seconds:.0f} s. Challenger - that champion on the backtest folds: {contested.comparison} "
+        f"({contested.decision}).",
         "",
         "| target | met | measured |",
         "|---|---|---|",
