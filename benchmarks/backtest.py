@@ -90,9 +90,8 @@ def contest(report: ChallengerReport, training: TrainingData, parent: RunLog, se
                 train_configuration(
                     other, training, refresh, Stages(), registered_model=NAME, dagster_run_id=NAME, seed=seed
                 )
-    return Contested(
-        other.label, held.comparison, f"{decision.label}: {decision.reason}", time.monotonic() - started
-    )
+    outcome = f"the challenger {decision.label}: {decision.action.value}"
+    return Contested(other.label, held.comparison, outcome, time.monotonic() - started)
 
 
 def fixed_differences(trained: Trained, seed: int) -> tuple[str, Difference, Difference]:

@@ -162,6 +162,12 @@ def search(
         starts = {config.to_json(): config for config in start_from if in_search_space(config)}
         for config in starts.values():
             study.enqueue_trial({"family": config.family, "level": config.level, **config.params})
-        study.optimize(objective, n_trials=trials, timeout=timeout)
+        # A configuration that cannot be fitted (a numerical failure) is a failed trial, not a failed retrain.
+        study.optimize(
+            objective,
+            n_trials=trials,
+            timeout=timeout,
+            catch=(ValueError, ArithmeticError, np.linalg.LinAlgError),
+        )
     best = ModelConfig.from_json(study.best_trial.user_attrs["config"])
     return SearchResult(best, float(study.best_value), study, time.monotonic() - started)
