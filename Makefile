@@ -20,7 +20,7 @@ COMPOSE ?= docker compose
 SECRETS := POSTGRES_PASSWORD DAGSTER_POSTGRES_PASSWORD MLFLOW_POSTGRES_PASSWORD \
 	S3_ROOT_ACCESS_KEY S3_ROOT_SECRET_KEY S3_APP_ACCESS_KEY S3_APP_SECRET_KEY
 
-.PHONY: help run test install lint format audit up down retrain bench-ingest bench-train bench-run \
+.PHONY: help run test install lint format audit up down retrain bench-ingest bench-backtest bench-run \
 	bench-serving bench-soak clean
 
 help: ## this list
@@ -81,8 +81,8 @@ down: ## docker compose: stop every service; the data stays in the volumes
 bench-ingest: install ## benchmark: parse, validate and build features over the shared data
 	$(VENV)/bin/python benchmarks/ingest.py --make-run
 
-bench-train: install ## benchmark: the default retrain
-	$(VENV)/bin/python benchmarks/train.py
+bench-backtest: install ## benchmark: the model as a retrain trains it (search, backtest, contest): figures, CIs, times
+	$(VENV)/bin/python benchmarks/backtest.py
 
 bench-run: install ## benchmark: make run until every month is materialized and a champion served
 	$(VENV)/bin/python benchmarks/make_run.py

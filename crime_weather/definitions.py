@@ -39,10 +39,10 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "training": TrainingPolicy(
             test_months=settings.test_months,
+            backtest_folds=settings.backtest_folds,
+            search_folds=settings.search_folds,
             search_trials=settings.search_trials,
             search_timeout_seconds=settings.search_timeout_seconds,
-            cv_splits=settings.cv_splits,
-            promotion_margin=settings.promotion_margin,
             seed=settings.seed,
         ),
     }

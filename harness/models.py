@@ -15,14 +15,20 @@ from mlflow.tracking import MlflowClient
 
 from crime_weather.core.months import month_days
 from crime_weather.core.names import CALENDAR_COLUMNS, COMUNAS, TARGET, WEATHER_FIELDS
-from crime_weather.modeling.pipeline import build_pipeline, model_input
+from crime_weather.modeling.config import HGB, ModelConfig
+from crime_weather.modeling.levels import NO_LEVEL
+from crime_weather.modeling.pipeline import build_pipeline, history_end, model_input
 from crime_weather.modeling.registry import (
     CHAMPION,
+    TAG_CONFIG,
     TAG_DAGSTER_RUN,
+    TAG_FINGERPRINT,
+    TAG_HISTORY_END,
     TAG_PROMOTED_AT,
     TAG_TRAINED_MONTHS,
     register,
 )
+from crime_weather.modeling.split import fingerprint
 from crime_weather.modeling.tracking import client_for, experiment_id, run
 from crime_weather.tables.features import calendar_columns
 
@@ -66,25 +72,42 @@ def _experiment(client: MlflowClient, uri: str) -> str:
     return experiment_id(client, "crime_weather", artifacts)
 
 
+def model_config(max_iter: int = 30, *, weak: bool = False) -> ModelConfig:
+    """A small gradient boosting configuration; `weak`: no level offset and one boosting step, so it
+    predicts about the overall mean everywhere (barely a model: any real one beats it)."""
+    if weak:
+        return ModelConfig(HGB, NO_LEVEL, params={"max_iter": 1, "learning_rate": 0.01})
+    return ModelConfig(HGB, "ewm30_cmom28", params={"max_iter": max_iter, "min_samples_leaf": 40})
+
+
 def register_model(
     uri: str,
     name: str = "crime_weather",
     *,
     alias: str | None = CHAMPION,
     max_iter: int = 30,
+    weak: bool = False,
     seed: int = 0,
     months: list[str] | None = None,
 ) -> str:
-    """Fit a small pipeline on synthetic features, log and register it as the platform does."""
+    """Fit a small pipeline on synthetic features, log and register it as the platform does (its
+    configuration, history end and data fingerprint among the tags)."""
     months = months or ["2019-01", "2019-02", "2019-03"]
     frames = synthetic_features(months, seed=seed)
     data = pd.concat(frames.values(), ignore_index=True)
     inputs = model_input(data)
-    pipeline = build_pipeline({"max_iter": max_iter}, seed=seed).fit(inputs, data[TARGET])
+    config = model_config(max_iter, weak=weak)
+    pipeline = build_pipeline(config, seed=seed).fit(inputs, data[TARGET])
     client = client_for(uri)
     with run(client, _experiment(client, uri), f"test model {seed}") as logged:
         logged.metrics({"test_poisson_deviance": 1.0 + seed / 100, "test_mae": 2.0, "test_rmse": 3.0})
-        tags = {TAG_TRAINED_MONTHS: json.dumps(months), TAG_DAGSTER_RUN: f"test-run-{logged.run_id[:8]}"}
+        tags = {
+            TAG_TRAINED_MONTHS: json.dumps(months),
+            TAG_DAGSTER_RUN: f"test-run-{logged.run_id[:8]}",
+            TAG_CONFIG: config.to_json(),
+            TAG_HISTORY_END: history_end(pipeline),
+            TAG_FINGERPRINT: fingerprint(data),
+        }
         version = register(logged, pipeline, inputs.head(5), name, tags)
     if alias:
         client.set_model_version_tag(name, version, TAG_PROMOTED_AT, "2026-01-01T00:00:00+00:00")

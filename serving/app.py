@@ -26,6 +26,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.params import JSONBody
 
 from crime_weather.core.settings import Settings, get_settings
+from crime_weather.modeling.registry import PromotionRecord
 from serving.batching import MicroBatcher
 from serving.decoding import StrictBody, close_struct_schemas
 from serving.errors import Refused, decode_error_response, refused_response, too_large_response
@@ -39,6 +40,7 @@ from serving.structs import (
     ModelInfo,
     Observation,
     Prediction,
+    Promotion,
     RowPrediction,
 )
 
@@ -136,6 +138,9 @@ class StatusController(Controller):
             metrics={name: value if math.isfinite(value) else None for name, value in info.metrics.items()},
             trained_months=info.trained_months,
             dagster_run_id=info.dagster_run_id,
+            history_end=info.history_end,
+            model_config=info.config,
+            promotion=_promotion(info.promotion),
         )
 
     @get(
@@ -159,6 +164,20 @@ class StatusController(Controller):
             registry_checked_at=registry.checked_at,
         )
         return Response(body, status_code=200 if champion else 503)
+
+
+def _promotion(record: PromotionRecord | None) -> Promotion | None:
+    if record is None:
+        return None
+    return Promotion(
+        decision=record.decision,
+        reason=record.reason,
+        difference=record.difference,
+        ci_low=record.ci_low,
+        ci_high=record.ci_high,
+        folds=record.folds,
+        previous_champion=record.previous_champion,
+    )
 
 
 def _one_openmp_thread() -> None:

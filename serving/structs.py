@@ -112,6 +112,19 @@ class BatchPrediction(Struct):
     model_version: str
 
 
+class Promotion(Struct):
+    """How the champion got there: the paired backtest difference (challenger - champion, mean Poisson
+    deviance per comuna-day) with its 95 % CI, on the folds it names."""
+
+    decision: Annotated[str, Meta(description="promoted, refreshed or kept.")]
+    reason: str
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    folds: Annotated[list[str], Meta(description="The backtest months (YYYY-MM) compared on.")]
+    previous_champion: str | None
+
+
 class ModelInfo(Struct):
     """The champion and its lineage: back to the MLflow run, the Dagster run and the months it saw."""
 
@@ -121,6 +134,16 @@ class ModelInfo(Struct):
     metrics: Annotated[dict[str, float | None], Meta(description="The run's metrics; null if not finite.")]
     trained_months: list[str]
     dagster_run_id: str | None
+    history_end: Annotated[
+        str | None,
+        Meta(
+            description="Last day (YYYY-MM-DD) of robberies the model's level rests on; later dates get this level."
+        ),
+    ] = None
+    model_config: Annotated[
+        dict[str, Any] | None, Meta(description="Family, level spec, features and hyperparameters.")
+    ] = None
+    promotion: Promotion | None = None
 
 
 class Health(Struct):

@@ -82,16 +82,26 @@ class Settings(BaseSettings):
     mlflow_port: int = Field(default=5001, description="Port of the MLflow server `make run` starts.")
     mlflow_experiment: str = "crime_weather"
     registered_model: str = "crime_weather"
-    test_months: int = Field(default=6, ge=1)
+    test_months: int = Field(
+        default=6,
+        ge=1,
+        description="The fixed window: the last months, scored by a model trained before them.",
+    )
+    backtest_folds: int = Field(
+        default=12, ge=1, description="Rolling-origin backtest: the last months present, each one a fold."
+    )
+    search_folds: int = Field(
+        default=6, ge=1, description="The search's objective: the monthly folds just before the backtest's."
+    )
     search_trials: int = Field(
-        default=20, ge=1, description="Optuna trials per search (with and without weather)."
+        default=80,
+        ge=1,
+        description="Optuna trials of the search (over family, level spec and hyperparameters).",
     )
     search_timeout_seconds: int = Field(
-        default=60, ge=10, description="Time limit of each search, in seconds."
-    )
-    cv_splits: int = Field(default=3, ge=2)
-    promotion_margin: float = Field(
-        default=0.0, ge=0, description="Relative improvement in test deviance a challenger needs."
+        default=150,
+        ge=10,
+        description="Time limit of the search: it stops early rather than overrun the retrain.",
     )
     seed: int = 42
 

@@ -1,80 +1,39 @@
-"""The one feature pipeline: raw inputs (date, comuna, weather) in, expected robberies out.
+"""The one model pipeline: raw inputs (date, comuna, weather) in, expected robberies out.
 
-Everything the model needs from the raw observation is derived inside the pipeline, so the logged
-MLflow model is all that training and serving share.
+Pipeline(LevelFeatures -> OffsetRegressor(family)). Everything the model needs from the raw
+observation, the level included, is derived inside, so the logged MLflow model is all that training
+and serving share.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
-from crime_weather.core.names import COMUNAS, MODEL_INPUTS, WEATHER_FIELDS
-from crime_weather.tables.features import is_holiday
+from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
+from crime_weather.modeling.config import HGB, ModelConfig
+from crime_weather.modeling.estimators import OffsetRegressor, SplineGLM, gradient_boosting
+from crime_weather.modeling.features import LevelFeatures
 
-CALENDAR_FEATURES = ("weekday", "month", "day_of_year", "is_holiday", "year")
+
+def offset_model(config: ModelConfig, seed: int = 42) -> OffsetRegressor:
+    """The configuration's estimator behind the level offset (the pipeline's last step)."""
+    estimator = gradient_boosting(config.params, seed) if config.family == HGB else SplineGLM(**config.params)
+    return OffsetRegressor(estimator)
 
 
-class RawInputFeatures(TransformerMixin, BaseEstimator):
-    """Turns raw observations into model features: calendar from `date`, comuna as a category,
-    weather as given (nulls stay NaN: gradient boosting routes missing values itself).
-
-    A weather column with no value at all in the training data (e.g. humidity before 2017) carries
-    nothing to learn from and is left out (`weather_columns_`); predictions ignore it too.
-    """
-
-    def __init__(self, use_weather: bool = True) -> None:
-        self.use_weather = use_weather
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> RawInputFeatures:
-        self.weather_columns_ = [
-            name for name in WEATHER_FIELDS if self.use_weather and name in X and X[name].notna().any()
+def build_pipeline(config: ModelConfig, seed: int = 42) -> Pipeline:
+    return Pipeline(
+        [
+            ("features", LevelFeatures(level=config.level, weather=config.weather)),
+            ("model", offset_model(config, seed)),
         ]
-        return self
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        dates = pd.to_datetime(X["date"])
-        features = pd.DataFrame(
-            {
-                "comuna": pd.Categorical(
-                    pd.to_numeric(X["comuna"]).astype("int64"), categories=list(COMUNAS)
-                ),
-                "weekday": dates.dt.weekday.to_numpy(dtype="float64"),
-                "month": dates.dt.month.to_numpy(dtype="float64"),
-                "day_of_year": dates.dt.dayofyear.to_numpy(dtype="float64"),
-                "is_holiday": is_holiday(dates).astype("float64"),
-                "year": dates.dt.year.to_numpy(dtype="float64"),
-            },
-            index=X.index,
-        )
-        for name in self.weather_columns_:
-            values = X.get(name, np.nan)
-            features[name] = pd.to_numeric(pd.Series(values, index=X.index), errors="coerce").astype(
-                "float64"
-            )
-        return features
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.array(["comuna", *CALENDAR_FEATURES, *self.weather_columns_], dtype=object)
-
-
-def build_pipeline(
-    params: dict[str, Any] | None = None, *, use_weather: bool = True, seed: int = 42
-) -> Pipeline:
-    """RawInputFeatures -> HistGradientBoostingRegressor with a Poisson loss (counts, log link)."""
-    model = HistGradientBoostingRegressor(
-        loss="poisson",
-        categorical_features="from_dtype",
-        random_state=seed,
-        early_stopping=False,
-        **(params or {}),
     )
-    return Pipeline([("features", RawInputFeatures(use_weather=use_weather)), ("model", model)])
+
+
+def history_end(pipeline: Pipeline) -> str:
+    """The last day of robberies a fitted pipeline knows: later dates get the level known then."""
+    return pipeline.named_steps["features"].history_end
 
 
 def model_input(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +49,9 @@ def model_input(frame: pd.DataFrame) -> pd.DataFrame:
 # Types beyond skops' own safe defaults that a fitted pipeline holds. Loading refuses anything else:
 # this list comes from our code, never from the model file.
 TRUSTED_TYPES: tuple[str, ...] = (
-    "crime_weather.modeling.pipeline.RawInputFeatures",
+    "crime_weather.modeling.features.LevelFeatures",
+    "crime_weather.modeling.estimators.OffsetRegressor",
+    "crime_weather.modeling.estimators.SplineGLM",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.utils.validation.check_array",
     "functools.partial",

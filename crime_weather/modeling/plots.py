@@ -21,22 +21,27 @@ def _png(figure: plt.Figure) -> bytes:
 
 
 def optimization_history(values: list[float], title: str) -> bytes:
-    """Each trial's CV deviance and the best so far."""
+    """Each trial's deviance on the search folds and the best so far."""
     figure, axis = plt.subplots(figsize=(6, 3.2))
     series = pd.Series(values, dtype="float64")
     axis.scatter(series.index, series, s=14, label="trial")
     axis.plot(series.index, series.cummin(), color="tab:red", label="best so far")
-    axis.set(xlabel="trial", ylabel="CV mean Poisson deviance", title=title)
+    axis.set(xlabel="trial", ylabel="mean Poisson deviance (search folds)", title=title)
     axis.legend()
     return _png(figure)
 
 
-def importance(means: pd.Series, stds: pd.Series, title: str) -> bytes:
-    """Permutation importance of each raw input (increase in test deviance when shuffled)."""
-    order = means.sort_values().index
-    figure, axis = plt.subplots(figsize=(6, 3.6))
-    axis.barh(order, means[order], xerr=stds[order], color="tab:blue")
-    axis.set(xlabel="increase in test Poisson deviance", title=title)
+def predicted_vs_observed(folds: pd.DataFrame, naive: pd.Series | None, title: str) -> bytes:
+    """Observed robberies per backtest month beside the model's expected total (and the best naive's)."""
+    figure, axis = plt.subplots(figsize=(7, 3.4))
+    months = folds["month"].tolist()
+    axis.bar(months, folds["observed"], color="lightgray", label="observed")
+    axis.plot(months, folds["expected"], color="tab:blue", marker="o", label="model")
+    if naive is not None:
+        axis.plot(months, naive.to_numpy(), color="tab:orange", marker=".", ls="--", label=str(naive.name))
+    axis.set(ylabel="robberies per month", title=title)
+    axis.tick_params(axis="x", rotation=60)
+    axis.legend(loc="lower left")
     return _png(figure)
 
 

@@ -1,85 +1,157 @@
-"""Champion vs challenger on the same held-out data: the alias moves only if the challenger is better."""
+"""Which model serves: the rule (`decide`, the only place it lives) and its record in the registry.
+
+Promotion compares procedures, not stale artifacts. The challenger's configuration and the champion's
+are each retrained per fold on the same backtest folds and data (modeling.contest), and a different
+configuration takes over only when the paired 95 % CI of (challenger - champion) deviance lies
+entirely below 0. Whichever configuration wins is served refit on all the data present, so new months
+always reach the API:
+
+- the same configuration as the champion's, refit on new data, is served without a contest;
+- unless the regression guard trips: on the days both its backtest and the champion's recorded
+  backtest cover, scored against today's data, the refreshed procedure predicts measurably worse
+  (paired CI of refreshed - recorded entirely above 0). Then the champion version stays. The guard
+  sees a change of code, libraries or revised history that hurts the same configuration; it does not
+  compare new months, so a sudden change of level (which every model misses for a month) never
+  freezes the model on the old level.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from enum import Enum
 
-import pandas as pd
-from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
-from crime_weather.core.names import TARGET
-from crime_weather.modeling.metrics import scores
-from crime_weather.modeling.pipeline import model_input
-from crime_weather.modeling.registry import CHAMPION, TAG_PROMOTED_AT, load_pipeline
+from crime_weather.modeling.bootstrap import Difference
+from crime_weather.modeling.config import ModelConfig
+from crime_weather.modeling.registry import CHAMPION, PROMOTION, TAG_PROMOTED_AT
 
 
-@dataclass
+@dataclass(frozen=True)
+class Candidate:
+    """A registered version as promotion sees it."""
+
+    version: str
+    run_id: str
+    config: ModelConfig | None  # None: registered without a configuration, it cannot be retrained
+    fingerprint: str | None  # of the data it was trained on
+
+
+@dataclass(frozen=True)
 class Contest:
-    """The challenger and the champion (if any), scored on the same held-out data."""
+    challenger: Candidate
+    champion: Candidate | None
+    data_fingerprint: str  # of the data present now
+    folds: tuple[str, ...] = ()
+    comparison: Difference | None = None  # challenger - champion configuration, same folds
+    guard: Difference | None = None  # the champion's configuration now - its recorded backtest
 
-    challenger: ModelVersion
-    champion: ModelVersion | None
-    challenger_deviance: float
-    champion_deviance: float | None = None
+    @property
+    def same_configuration(self) -> bool:
+        challenger, champion = self.challenger.config, self.champion.config if self.champion else None
+        return challenger is not None and champion is not None and challenger.to_json() == champion.to_json()
+
+    @property
+    def champion_is_fresh(self) -> bool:
+        """The champion was trained on exactly the data present: refitting it would change nothing."""
+        return self.champion is not None and self.champion.fingerprint == self.data_fingerprint
+
+
+class Action(Enum):
+    SERVE_CHALLENGER = "serve the challenger version"
+    REFIT_CHAMPION = "refit the champion's configuration on all data and serve it"
+    KEEP_CHAMPION = "keep the champion version"
 
 
 @dataclass(frozen=True)
 class Decision:
-    promote: bool
+    action: Action
+    label: str  # recorded on the challenger: promoted, refreshed, rejected, kept
     reason: str
-    serving_version: str | None  # the champion after the decision
-    serving_deviance: float | None
-    record: bool = True  # False when there was no contest to record (the challenger already serves)
+    record: bool = True  # False when there is nothing to record (the challenger already serves)
 
 
-def decide(contest: Contest, margin: float) -> Decision:
-    """Promote when there is no champion, or when the challenger's test deviance is lower by `margin`.
-    A challenger that already is the champion (a rerun) is neither promoted again nor recorded."""
-    challenger, champion = contest.challenger, contest.champion
-    new, old = contest.challenger_deviance, contest.champion_deviance
-    if champion is not None and champion.version == challenger.version:
-        return Decision(False, "the challenger already is the champion", str(champion.version), new, False)
-    if champion is None:
-        return Decision(True, "no champion yet", str(challenger.version), new)
-    if old is None:
+def _regressed(contest: Contest) -> bool:
+    return contest.guard is not None and contest.guard.low > 0
+
+
+def _holds(contest: Contest, why: str) -> Decision:
+    """The champion's configuration wins: refreshed on new data unless that regressed or is moot."""
+    champion = contest.champion
+    assert champion is not None
+    if _regressed(contest):
         return Decision(
-            True, f"champion v{champion.version} could not be scored", str(challenger.version), new
+            Action.KEEP_CHAMPION,
+            "rejected",
+            f"{why}; refit regressed on the same days {contest.guard}: v{champion.version} stays",
         )
-    if new < old * (1 - margin):
-        reason = f"challenger {new:.4f} < champion {old:.4f} x (1 - {margin})"
-        return Decision(True, reason, str(challenger.version), new)
-    reason = f"challenger {new:.4f} is not below champion {old:.4f} x (1 - {margin})"
-    return Decision(False, reason, str(champion.version), old)
+    if contest.champion_is_fresh:
+        return Decision(
+            Action.KEEP_CHAMPION, "rejected", f"{why}; v{champion.version} was trained on this data"
+        )
+    if contest.same_configuration:
+        return Decision(Action.SERVE_CHALLENGER, "refreshed", f"{why}: served refit on the new data")
+    return Decision(Action.REFIT_CHAMPION, "rejected", f"{why}; its configuration is refit on the new data")
 
 
-def test_deviance(tracking_uri: str, version: ModelVersion, test: pd.DataFrame) -> float:
-    pipeline = load_pipeline(tracking_uri, version)
-    return scores(test[TARGET].to_numpy(), pipeline.predict(model_input(test)))["poisson_deviance"]
+def decide(contest: Contest) -> Decision:
+    """The promotion rule (see the module docstring)."""
+    challenger, champion = contest.challenger, contest.champion
+    if champion is None:
+        return Decision(Action.SERVE_CHALLENGER, "promoted", "no champion yet")
+    if champion.version == challenger.version:
+        return Decision(Action.KEEP_CHAMPION, "kept", "the challenger already is the champion", record=False)
+    if challenger.config is None:
+        return Decision(
+            Action.KEEP_CHAMPION,
+            "rejected",
+            f"challenger v{challenger.version} has no configuration to retrain",
+        )
+    if champion.config is None:
+        return Decision(
+            Action.SERVE_CHALLENGER,
+            "promoted",
+            f"champion v{champion.version} has no configuration to retrain",
+        )
+    if contest.same_configuration:
+        return _holds(contest, "same configuration as the champion")
+    comparison = contest.comparison
+    if comparison is not None and comparison.high < 0:
+        return Decision(Action.SERVE_CHALLENGER, "promoted", f"challenger - champion {comparison}: better")
+    return _holds(contest, f"challenger - champion {comparison}: not better")
 
 
-def record(client: MlflowClient, name: str, contest: Contest, decision: Decision) -> str | None:
-    """Tag the challenger's version and run with the decision; move the alias if promoting."""
+def promotion_tags(contest: Contest, decision: Decision, label: str) -> dict[str, str]:
+    comparison, champion = contest.comparison, contest.champion
+    return {
+        f"{PROMOTION}decision": label,
+        f"{PROMOTION}reason": decision.reason,
+        f"{PROMOTION}difference": f"{comparison.estimate:.6f}" if comparison else "",
+        f"{PROMOTION}ci_low": f"{comparison.low:.6f}" if comparison else "",
+        f"{PROMOTION}ci_high": f"{comparison.high:.6f}" if comparison else "",
+        f"{PROMOTION}folds": json.dumps(list(contest.folds)),
+        f"{PROMOTION}champion_version": champion.version if champion else "",
+        f"{PROMOTION}guard": str(contest.guard) if contest.guard else "",
+    }
+
+
+def record(client: MlflowClient, name: str, contest: Contest, decision: Decision, served: str) -> str | None:
+    """Tag the challenger (and a refit champion) with the decision; move the alias to `served` when
+    it changes. Returns the promotion time, or None when the champion stayed."""
     if not decision.record:
         return None
-    champion = contest.champion
-    tags = {
-        "promotion_decision": "promoted" if decision.promote else "rejected",
-        "promotion_reason": decision.reason,
-        "promotion_challenger_test_deviance": f"{contest.challenger_deviance:.6f}",
-        "promotion_champion_test_deviance": ""
-        if contest.champion_deviance is None
-        else f"{contest.champion_deviance:.6f}",
-        "promotion_champion_version": str(champion.version) if champion else "",
-    }
-    version = contest.challenger.version
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)
-        client.set_tag(contest.challenger.run_id, key, value)
-    if not decision.promote:
+    tagged = {contest.challenger.version: (contest.challenger.run_id, decision.label)}
+    if decision.action is Action.REFIT_CHAMPION:
+        tagged[served] = (client.get_model_version(name, served).run_id, "refreshed")
+    for version, (run_id, label) in tagged.items():
+        for key, value in promotion_tags(contest, decision, label).items():
+            client.set_model_version_tag(name, version, key, value)
+            client.set_tag(run_id, key, value)
+    if decision.action is Action.KEEP_CHAMPION:
         return None
     promoted_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    client.set_model_version_tag(name, version, TAG_PROMOTED_AT, promoted_at)
-    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, served, TAG_PROMOTED_AT, promoted_at)
+    client.set_registered_model_alias(name, CHAMPION, served)
     return promoted_at

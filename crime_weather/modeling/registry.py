@@ -33,6 +33,13 @@ TAG_TEST_MONTHS = "test_months"
 TAG_FINGERPRINT = "training_data_fingerprint"
 TAG_GIT_COMMIT = "git_commit"
 TAG_PROMOTED_AT = "promoted_at"
+# What a version is and knows: its configuration (JSON, to retrain it on new data), the last day of
+# robberies its level rests on, and the months its backtest predicted.
+TAG_CONFIG = "model_config"
+TAG_HISTORY_END = "history_end"
+TAG_BACKTEST_MONTHS = "backtest_months"
+# How it became the champion (modeling.promotion.record writes them).
+PROMOTION = "promotion_"
 
 
 class UntrustedModelError(RuntimeError):
@@ -124,6 +131,20 @@ def load_pipeline(tracking_uri: str, version: ModelVersion) -> Pipeline:
 
 
 @dataclass(frozen=True)
+class PromotionRecord:
+    """The decision that made a version the champion: the paired difference (challenger - champion,
+    mean Poisson deviance per comuna-day) with its 95 % CI, and the backtest folds it was measured on."""
+
+    decision: str
+    reason: str
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    folds: list[str]
+    previous_champion: str | None
+
+
+@dataclass(frozen=True)
 class ChampionInfo:
     """What the API exposes at GET /model."""
 
@@ -133,6 +154,27 @@ class ChampionInfo:
     metrics: dict[str, float]
     trained_months: list[str]
     dagster_run_id: str | None
+    history_end: str | None = None  # the level is known up to this day; later dates get the last one
+    config: dict[str, object] | None = None
+    promotion: PromotionRecord | None = None
+
+
+def _number(text: str | None) -> float | None:
+    return float(text) if text else None
+
+
+def promotion_record(tags: dict[str, str]) -> PromotionRecord | None:
+    if f"{PROMOTION}decision" not in tags:
+        return None
+    return PromotionRecord(
+        decision=tags[f"{PROMOTION}decision"],
+        reason=tags.get(f"{PROMOTION}reason", ""),
+        difference=_number(tags.get(f"{PROMOTION}difference")),
+        ci_low=_number(tags.get(f"{PROMOTION}ci_low")),
+        ci_high=_number(tags.get(f"{PROMOTION}ci_high")),
+        folds=json.loads(tags.get(f"{PROMOTION}folds") or "[]"),
+        previous_champion=tags.get(f"{PROMOTION}champion_version") or None,
+    )
 
 
 def describe_version(client: MlflowClient, version: ModelVersion) -> ChampionInfo:
@@ -145,4 +187,7 @@ def describe_version(client: MlflowClient, version: ModelVersion) -> ChampionInf
         metrics=dict(run.data.metrics),
         trained_months=json.loads(tags.get(TAG_TRAINED_MONTHS, "[]")),
         dagster_run_id=tags.get(TAG_DAGSTER_RUN),
+        history_end=tags.get(TAG_HISTORY_END),
+        config=json.loads(tags[TAG_CONFIG]) if TAG_CONFIG in tags else None,
+        promotion=promotion_record(tags),
     )

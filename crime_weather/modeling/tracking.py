@@ -90,6 +90,16 @@ class RunLog:
         self.client.set_terminated(self.run_id, status)
 
 
+def read_artifact(client: MlflowClient, run_id: str, path: str) -> bytes | None:
+    """An artifact's bytes, or None when the run has none at `path` (e.g. a model registered elsewhere)."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = client.download_artifacts(run_id, path, folder)
+        except (MlflowException, OSError):
+            return None
+        return Path(local).read_bytes()
+
+
 def start_run(
     client: MlflowClient,
     experiment: str,

@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from crime_weather.core.storage import BlobInfo, BlobStore, open_store
 from crime_weather.modeling import tracking
 from crime_weather.modeling.tracking import RunLog, client_for, experiment_id
+from crime_weather.modeling.train import TrainingBudget
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
 
@@ -187,11 +188,20 @@ class MlflowTracking(dg.ConfigurableResource):
 
 
 class TrainingPolicy(dg.ConfigurableResource):
-    """How the model is split, searched and promoted (from Settings: definitions.build_resources)."""
+    """How the model is split, searched and backtested (from Settings: definitions.build_resources)."""
 
     test_months: int
+    backtest_folds: int
+    search_folds: int
     search_trials: int
     search_timeout_seconds: int
-    cv_splits: int
-    promotion_margin: float
     seed: int
+
+    def budget(self) -> TrainingBudget:
+        return TrainingBudget(
+            trials=self.search_trials,
+            timeout_seconds=self.search_timeout_seconds,
+            search_folds=self.search_folds,
+            backtest_folds=self.backtest_folds,
+            seed=self.seed,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 import holidays
@@ -21,16 +22,17 @@ def covered_days(events: pd.DataFrame, month: str) -> pd.DatetimeIndex:
     return days[(days >= events["date"].min()) & (days <= events["date"].max())]
 
 
-@lru_cache(maxsize=64)
-def _argentine_holidays(year: int) -> frozenset[pd.Timestamp]:
-    return frozenset(pd.Timestamp(day) for day in holidays.country_holidays("AR", years=year))
+@lru_cache(maxsize=256)
+def argentine_holidays(year: int) -> frozenset[dt.date]:
+    """Argentine national public holidays of `year` (the `holidays` library keeps the movable ones right)."""
+    return frozenset(holidays.country_holidays("AR", years=year))
 
 
 def is_holiday(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     """Argentine national public holidays (the `holidays` library keeps the movable ones right)."""
     dates = pd.DatetimeIndex(dates)
-    known = set().union(*(_argentine_holidays(year) for year in set(dates.year))) if len(dates) else set()
-    return dates.normalize().isin(list(known))
+    known = set().union(*(argentine_holidays(year) for year in set(dates.year))) if len(dates) else set()
+    return dates.normalize().isin([pd.Timestamp(day) for day in known])
 
 
 def calendar_columns(dates: pd.Series) -> pd.DataFrame:

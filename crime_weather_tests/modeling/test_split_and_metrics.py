@@ -1,9 +1,7 @@
 import pandas as pd
 import pytest
-from mlflow.entities.model_registry import ModelVersion
 
 from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
-from crime_weather.modeling.promotion import Contest, decide
 from crime_weather.modeling.split import fingerprint, temporal_split
 from crime_weather.tables.validation import validate_split
 from harness.models import synthetic_features
@@ -50,34 +48,3 @@ def test_scores_and_the_comuna_weekday_baseline():
     )
     assert perfect["mae"] < 1e-3 and base["poisson_deviance"] > perfect["poisson_deviance"]
     assert set(base) == {"poisson_deviance", "mae", "rmse"}
-
-
-def _version(number: int) -> ModelVersion:
-    return ModelVersion("crime_weather", str(number), creation_timestamp=0, run_id=f"run-{number}")
-
-
-@pytest.mark.parametrize(
-    "challenger, champion, margin, promote",
-    [
-        (1.0, None, 0.0, True),
-        (0.9, 1.0, 0.0, True),
-        (1.1, 1.0, 0.0, False),
-        (1.0, 1.0, 0.0, False),
-        (0.99, 1.0, 0.02, False),
-    ],
-)
-def test_decide(challenger, champion, margin, promote):
-    contest = Contest(_version(2), _version(1) if champion else None, challenger, champion)
-    decision = decide(contest, margin)
-    assert decision.promote is promote
-    assert decision.serving_version == ("2" if promote else "1")
-
-
-def test_a_challenger_that_already_serves_is_neither_promoted_nor_recorded():
-    decision = decide(Contest(_version(3), _version(3), 1.0, None), 0.0)
-    assert (decision.promote, decision.record, decision.serving_version) == (False, False, "3")
-
-
-def test_a_champion_that_cannot_be_scored_gives_way():
-    decision = decide(Contest(_version(3), _version(2), 1.0, None), 0.0)
-    assert decision.promote and "could not be scored" in decision.reason

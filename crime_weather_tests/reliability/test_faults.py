@@ -71,8 +71,12 @@ UNREADABLE = {
 }
 
 
-def crime_csv(months: list[str], *, seed: int, per_day: int = 6) -> bytes:
-    return builders.to_csv(builders.release_current(builders.events_for(months, per_day=per_day, seed=seed)))
+def crime_csv(months: list[str], *, seed: int, per_day: int = 6, busy: bool = False) -> bytes:
+    """`busy`: 30 events a day, comuna k k times as busy as comuna 1: a level per comuna to learn, so a
+    trained model beats one that predicts the city mean everywhere with a CI that says so."""
+    weights = list(range(1, 16)) if busy else None
+    events = builders.events_for(months, per_day=30 if busy else per_day, seed=seed, comuna_weights=weights)
+    return builders.to_csv(builders.release_current(events))
 
 
 def robberies(events: list[tuple], month: str) -> int:
@@ -128,12 +132,12 @@ def first_promotion(platform: Platform, client: MlflowClient) -> dict[str, Any]:
     """A weak champion (v1: one boosting step on other data) serves; then data lands, the platform
     retrains and promotes v2. Watches the alias and the API side by side to time the switch."""
     client.create_experiment(NAME)  # on the server's artifact store, before any helper asks
-    assert register_model(platform.tracking_uri, max_iter=1, seed=7, months=["2018-01", "2018-02"]) == "1"
+    assert register_model(platform.tracking_uri, weak=True, seed=7, months=["2018-01", "2018-02"]) == "1"
     days = pd.date_range("2019-01-01", "2019-12-31")
     drop_many(
         platform.landing,
         {
-            BASE_FILE: crime_csv(BASE_MONTHS, seed=0),
+            BASE_FILE: crime_csv(BASE_MONTHS, seed=0, busy=True),
             "smn_2019.csv": builders.to_csv(builders.smn_daily(days)),
         },
     )
@@ -166,7 +170,8 @@ def test_a_better_challenger_is_promoted_and_the_api_follows_within_a_poll(
     assert version == "2"
     tags = client.get_model_version(NAME, version).tags
     assert tags["promotion_decision"] == "promoted" and tags["promotion_champion_version"] == "1"
-    assert float(tags["promotion_challenger_test_deviance"]) < float(tags["promotion_champion_test_deviance"])
+    assert float(tags["promotion_ci_high"]) < 0  # challenger - champion, retrained on the same folds
+    assert json.loads(tags["promotion_folds"]) == BASE_MONTHS[2:]
     assert tags["dagster_run_id"] == retrain.run_id
     # The API polls every second (CRIME_WEATHER_API_POLL_SECONDS=1): it sees the new alias within
     # one poll, then downloads and loads the model (measured: ~0.5 s from the alias move to serving).
@@ -184,7 +189,7 @@ def test_every_service_listens_on_loopback_only(platform: Platform, first_promot
 
 def test_a_worse_challenger_is_not_promoted(platform: Platform, client: MlflowClient, first_promotion):
     instance = platform.instance()
-    weak = register_model(platform.tracking_uri, alias=None, max_iter=1, seed=8, months=BASE_MONTHS[:2])
+    weak = register_model(platform.tracking_uri, alias=None, weak=True, seed=8, months=BASE_MONTHS[:2])
     client.set_registered_model_alias(NAME, CHALLENGER, weak)
     # The promotion step alone, as `make retrain` runs it: same instance, same MLflow, same warehouse.
     settings = {k: v for k, v in platform.env.items() if k.startswith(("CRIME_WEATHER_", "MLFLOW_"))}
@@ -192,8 +197,8 @@ def test_a_worse_challenger_is_not_promoted(platform: Platform, client: MlflowCl
         result = materialize(instance, "champion_model")
     assert result.success, failure_text(instance, result.run_id)
     meta = latest_metadata(instance, "champion_model")
-    assert meta["decision"] == "kept champion" and meta["challenger_version"] == weak
-    assert meta["challenger_test_poisson_deviance"] > meta["champion_test_poisson_deviance"]
+    assert meta["decision"] == "rejected" and meta["challenger_version"] == weak
+    assert meta["ci_low"] > 0  # measurably worse on the same folds: the champion, fresh, stays
     assert str(alias_version(client, NAME, CHAMPION).version) == first_promotion["version"]
     assert client.get_model_version(NAME, weak).tags["promotion_decision"] == "rejected"
     time.sleep(3)  # three API polls
@@ -396,7 +401,7 @@ def test_one_retrain_follows_the_burst(platform: Platform, client: MlflowClient,
     challenger = alias_version(client, NAME, CHALLENGER)
     assert challenger.tags["dagster_run_id"] == retrain.run_id
     trained = json.loads(challenger.tags["trained_months"])
-    assert trained == [*BASE_MONTHS, "2019-05", "2019-06"]  # tested on July and August
+    assert trained == [*BASE_MONTHS, "2019-05", "2019-06", "2019-07", "2019-08"]  # refit on every month
     champion = str(alias_version(client, NAME, CHAMPION).version)
     wait(platform, lambda: api_version(platform) == champion, 15, f"the API serving v{champion}")
 

@@ -66,7 +66,19 @@ def test_model_gives_the_lineage_of_the_champion(client: TestClient):
     response = client.get("/model")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"version", "run_id", "promoted_at", "metrics", "trained_months", "dagster_run_id"}
+    assert set(body) == {
+        "version",
+        "run_id",
+        "promoted_at",
+        "metrics",
+        "trained_months",
+        "dagster_run_id",
+        "history_end",
+        "model_config",
+        "promotion",
+    }
+    assert body["history_end"] == "2019-03-31"  # the level is known up to the last day trained on
+    assert body["model_config"]["family"] == "hgb" and body["promotion"] is None  # registered, not promoted
     assert body["version"] == "1" and len(body["run_id"]) == 32
     assert body["trained_months"] == ["2019-01", "2019-02", "2019-03"]
     assert body["dagster_run_id"] == f"test-run-{body['run_id'][:8]}"

@@ -1,18 +1,28 @@
-"""train_test_split -> challenger_model -> champion_model (when they run: sensors/retrain.py)."""
+"""train_test_split -> challenger_model -> champion_model (when they run: sensors/retrain.py).
+
+Thin wiring: the search, the backtest, the contest and the promotion rule are plain functions in
+crime_weather.modeling; these assets feed them the data and MLflow, and show what they decided.
+"""
 
 from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from threadpoolctl import threadpool_limits
 
 from crime_weather.core.months import months_of
 from crime_weather.core.names import TARGET
-from crime_weather.modeling import plots
-from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
-from crime_weather.modeling.promotion import Contest, Decision, decide, record, test_deviance
+from crime_weather.modeling.contest import candidate, hold_contest
+from crime_weather.modeling.promotion import Action, Contest, Decision, decide, record
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
 from crime_weather.modeling.split import TemporalSplit, fingerprint, temporal_split
-from crime_weather.modeling.train import SearchBudget, train_challenger
+from crime_weather.modeling.train import Stages, TrainingData, train_challenger, train_configuration
+from crime_weather.orchestration.assets.model_metadata import (
+    beats_baseline,
+    challenger_metadata,
+    decision_metadata,
+)
 from crime_weather.orchestration.metadata import date_range
 from crime_weather.orchestration.resources import MlflowTracking, TrainingPolicy
 from crime_weather.tables.validation import validate_split
@@ -40,7 +50,8 @@ def _split_from(frames: dict[str, pd.DataFrame]) -> TemporalSplit:
 def train_test_split(
     context: dg.AssetExecutionContext, daily_features: dict[str, pd.DataFrame], training: TrainingPolicy
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Temporal split of every month: test = the last `test_months` months present, train = before."""
+    """Every month, split for the fixed window: test = the last `test_months` months, train = before.
+    The backtest and the served model use both parts (all months present)."""
     try:
         split = temporal_split(daily_features, training.test_months)
     except ValueError as error:
@@ -76,42 +87,72 @@ def challenger_model(
     mlflow_tracking: MlflowTracking,
     training: TrainingPolicy,
 ) -> dg.MaterializeResult:
-    """Optuna search tracked in MLflow -> the best pipeline, registered with alias `challenger`."""
-    split = _split_from(train_test_split)
-    budget = SearchBudget(
-        training.search_trials, training.search_timeout_seconds, training.cv_splits, training.seed
-    )
+    """Optuna search over family, level and hyperparameters (starting from the champion's
+    configuration), backtest arms and fixed window, refit on all months: alias `challenger`."""
+    with mlflow_tracking.explain_outage():
+        champion = alias_version(mlflow_tracking.client(), mlflow_tracking.registered_model, CHAMPION)
+    start_from = [config] if champion and (config := candidate(champion).config) else []
     with mlflow_tracking.run(context, run_name=f"challenger {context.run.run_id[:8]}") as run:
         report = train_challenger(
-            split,
-            budget,
+            _split_from(train_test_split),
+            training.budget(),
             run,
             registered_model=mlflow_tracking.registered_model,
             dagster_run_id=context.run.run_id,
+            start_from=start_from,
         )
-    m = report.metrics
+    trained = report.trained
     context.log.info(
-        f"challenger v{report.version}: test deviance {m['test_poisson_deviance']:.4f}, without weather "
-        f"{m['no_weather_test_poisson_deviance']:.4f}, baseline {m['baseline_test_poisson_deviance']:.4f}"
+        f"challenger v{trained.version} ({trained.config.label}): backtest deviance "
+        f"{trained.metrics['backtest_poisson_deviance']:.4f}, best naive "
+        f"{trained.metrics['backtest_best_naive_poisson_deviance']:.4f}; {trained.verdict} "
+        f"(weather gain {trained.backtest.weather_gain}); stages {report.stages.seconds}"
     )
-    return dg.MaterializeResult(
-        metadata={
-            "model_version": report.version,
-            "mlflow_model": dg.MetadataValue.url(mlflow_tracking.version_url(report.version)),
-            "mlflow_run": dg.MetadataValue.url(mlflow_tracking.run_url(report.run_id)),
-            **{name: dg.MetadataValue.float(value) for name, value in m.items()},
-            "weather_gain_pct": dg.MetadataValue.float(round(100 * report.weather_gain, 3)),
-            "trials": dg.MetadataValue.json(report.trials),
-            "search_seconds": dg.MetadataValue.float(round(report.search_seconds, 1)),
-            "best_params": dg.MetadataValue.json(report.best_params),
-            "permutation_importance": dg.MetadataValue.md(
-                plots.markdown_image(report.plots["permutation_importance.png"], "permutation importance")
-            ),
-            "optuna_history": dg.MetadataValue.md(
-                plots.markdown_image(report.plots["optuna_history.png"], "optuna history")
-            ),
-        }
-    )
+    return dg.MaterializeResult(metadata=challenger_metadata(mlflow_tracking, report))
+
+
+def _served(
+    context: dg.AssetExecutionContext,
+    decision: Decision,
+    contest: Contest,
+    training_data: TrainingData,
+    mlflow_tracking: MlflowTracking,
+    seed: int,
+) -> str:
+    """The version that serves after `decision`: a refit of the champion's configuration is trained
+    and registered here."""
+    if decision.action is Action.SERVE_CHALLENGER:
+        return contest.challenger.version
+    champion = contest.champion
+    assert champion is not None and champion.config is not None
+    if decision.action is Action.KEEP_CHAMPION:
+        return champion.version
+    with (
+        mlflow_tracking.run(context, run_name=f"champion refresh {context.run.run_id[:8]}") as run,
+        threadpool_limits(limits=1),
+    ):
+        trained = train_configuration(
+            champion.config,
+            training_data,
+            run,
+            Stages(),
+            registered_model=mlflow_tracking.registered_model,
+            dagster_run_id=context.run.run_id,
+            seed=seed,
+        )
+    return trained.version
+
+
+def _aliases(mlflow_tracking: MlflowTracking) -> tuple[ModelVersion, ModelVersion | None]:
+    client, name = mlflow_tracking.client(), mlflow_tracking.registered_model
+    with mlflow_tracking.explain_outage():
+        challenger = alias_version(client, name, CHALLENGER)
+        champion = alias_version(client, name, CHAMPION)
+    if challenger is None:
+        raise dg.Failure(
+            f"No '{CHALLENGER}' alias on registered model {name}: materialize challenger_model first."
+        )
+    return challenger, champion
 
 
 @dg.asset(
@@ -122,7 +163,8 @@ def challenger_model(
             "beats_baseline",
             asset="champion_model",
             blocking=True,
-            description="The champion's test deviance is below the comuna x weekday mean baseline's.",
+            description="The champion's backtest deviance is below the best naive level's (comuna x "
+            "weekday mean over the N days before each fold, the best N).",
         )
     ],
     group_name="model",
@@ -134,72 +176,19 @@ def champion_model(
     mlflow_tracking: MlflowTracking,
     training: TrainingPolicy,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Challenger vs champion on the same test split; alias `champion` moves only if better."""
-    client = mlflow_tracking.client()
-    name, uri = mlflow_tracking.registered_model, mlflow_tracking.tracking_uri
-    with mlflow_tracking.explain_outage():
-        challenger = alias_version(client, name, CHALLENGER)
-        champion = alias_version(client, name, CHAMPION)
-    if challenger is None:
-        raise dg.Failure(
-            f"No '{CHALLENGER}' alias on registered model {name}: materialize challenger_model first."
-        )
-    split = _split_from(train_test_split)
-    contest = Contest(challenger, champion, test_deviance(uri, challenger, split.test))
-    if champion is not None and champion.version != challenger.version:
-        try:
-            contest.champion_deviance = test_deviance(uri, champion, split.test)
-        except Exception as error:  # a champion that cannot be scored cannot defend its title
-            context.log.warning(f"champion v{champion.version} could not be scored: {error}")
-    decision = decide(contest, training.promotion_margin)
-    promoted_at = record(client, name, contest, decision)
-    baseline = _baseline(client.get_run(challenger.run_id).data.metrics, split)
-    context.log.info(f"{'promoted' if decision.promote else 'kept'}: {decision.reason}")
+    """The challenger's configuration vs the champion's, retrained on the same backtest folds; the
+    winner, refit on all months, gets alias `champion` (rule: modeling.promotion.decide)."""
+    challenger, champion = _aliases(mlflow_tracking)
+    client, name = mlflow_tracking.client(), mlflow_tracking.registered_model
+    training_data = TrainingData.of(_split_from(train_test_split), training.budget())
+    with threadpool_limits(limits=1):
+        contest = hold_contest(client, challenger, champion, training_data, training.seed)
+    decision = decide(contest)
+    served = _served(context, decision, contest, training_data, mlflow_tracking, training.seed)
+    promoted_at = record(client, name, contest, decision, served)
+    metrics = client.get_run(client.get_model_version(name, served).run_id).data.metrics
+    context.log.info(f"{decision.label}: {decision.reason}; serving v{served}")
     yield dg.MaterializeResult(
-        metadata=_decision_metadata(mlflow_tracking, contest, decision, baseline, promoted_at)
+        metadata=decision_metadata(mlflow_tracking, contest, decision, served, metrics, promoted_at)
     )
-    yield _beats_baseline(decision.serving_deviance, baseline)
-
-
-def _baseline(logged: dict[str, float], split: TemporalSplit) -> float:
-    """The baseline's test deviance as the challenger's run logged it (scored once, in training); a
-    challenger registered outside the platform has none, so it is scored here."""
-    if (value := logged.get("baseline_test_poisson_deviance")) is not None:
-        return value
-    return scores(split.test[TARGET], comuna_weekday_baseline(split.train, split.test))["poisson_deviance"]
-
-
-def _decision_metadata(
-    tracking: MlflowTracking, contest: Contest, decision: Decision, baseline: float, promoted_at: str | None
-) -> dict[str, object]:
-    champion = contest.champion
-    return {
-        "decision": "promoted" if decision.promote else "kept champion",
-        "reason": decision.reason,
-        "champion_version": decision.serving_version or "none",
-        "challenger_version": str(contest.challenger.version),
-        "previous_champion_version": str(champion.version) if champion else "none",
-        "challenger_test_poisson_deviance": dg.MetadataValue.float(contest.challenger_deviance),
-        "champion_test_poisson_deviance": dg.MetadataValue.float(contest.champion_deviance)
-        if contest.champion_deviance is not None
-        else dg.MetadataValue.text("none"),
-        "baseline_test_poisson_deviance": dg.MetadataValue.float(baseline),
-        "promoted_at": promoted_at or "not promoted",
-        "mlflow_model": dg.MetadataValue.url(
-            tracking.version_url(decision.serving_version or str(contest.challenger.version))
-        ),
-    }
-
-
-def _beats_baseline(deviance: float | None, baseline: float) -> dg.AssetCheckResult:
-    beats = deviance is not None and deviance < baseline
-    return dg.AssetCheckResult(
-        passed=beats,
-        metadata={
-            "champion_test_poisson_deviance": deviance or -1.0,
-            "baseline_test_poisson_deviance": baseline,
-        },
-        description=None
-        if beats
-        else f"champion deviance {deviance} does not beat the baseline {baseline:.4f}",
-    )
+    yield beats_baseline(metrics)

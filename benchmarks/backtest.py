@@ -1,0 +1,236 @@
+"""The model on all shared data, trained as a retrain trains it, in process; its figures and times.
+
+Ingests every shared file (the assets' code), then runs with the default settings, into a temporary
+MLflow, what a retrain runs: the challenger (search, backtest arms, fixed window, refit, logging,
+registration), then the contest against a champion of another configuration (the model study's tuned
+model of the other family, registered first and not timed) and, when that configuration holds, its
+refit. Prints the naive-window table, the backtest and fixed-window figures with 95 % CIs, pred/obs
+per fold, the weather verdict, stage times, trials per minute and whether the targets are met.
+--update-readme rewrites the README's results section from these figures.
+
+    .venv/bin/python benchmarks/backtest.py [--data ../shared/data/raw] [--update-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+from crime_weather.core.settings import Settings, get_settings
+from crime_weather.modeling.backtest import MODEL, NO_WEATHER
+from crime_weather.modeling.bootstrap import Difference, paired_difference
+from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB, HGB
+from crime_weather.modeling.contest import hold_contest
+from crime_weather.modeling.evaluation import weather_verdict
+from crime_weather.modeling.metrics import NAIVE_WINDOWS, naive_name
+from crime_weather.modeling.promotion import Action, decide
+from crime_weather.modeling.registry import TAG_FINGERPRINT
+from crime_weather.modeling.split import temporal_split
+from crime_weather.modeling.tracking import RunLog, client_for, experiment_id, run
+from crime_weather.modeling.train import (
+    ChallengerReport,
+    Stages,
+    Trained,
+    TrainingBudget,
+    TrainingData,
+    train_challenger,
+    train_configuration,
+)
+from harness.shared_data import SHARED_RAW, daily_features
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+NAME = "benchmark"
+TARGETS = {"backtest": 1.30, "fixed": 1.33, "pred_obs": 0.05, "fold_pred_obs": 0.08, "retrain_s": 300.0}
+
+
+@dataclass
+class Contested:
+    champion: str  # the other configuration's label
+    comparison: Difference | None
+    decision: str
+    seconds: float  # the contest, plus the refit of the champion's configuration if it held
+
+
+def budget_of(settings: Settings) -> TrainingBudget:
+    return TrainingBudget(
+        settings.search_trials,
+        settings.search_timeout_seconds,
+        settings.search_folds,
+        settings.backtest_folds,
+        settings.seed,
+    )
+
+
+def contest(report: ChallengerReport, training: TrainingData, parent: RunLog, seed: int) -> Contested:
+    """Register the other family's study configuration as the champion (untimed), then time what
+    champion_model does against it."""
+    client = parent.client
+    other = DEFAULT_GLM if report.trained.config.family == HGB else DEFAULT_HGB
+    with run(client, parent.experiment_id, "previous champion") as previous, threadpool_limits(limits=1):
+        old = train_configuration(
+            other, training, previous, Stages(), registered_model=NAME, dagster_run_id=NAME, seed=seed
+        )
+    # As if it had been trained on older data: the contest, and its refit when it holds, are timed.
+    client.set_model_version_tag(NAME, old.version, TAG_FINGERPRINT, "older data")
+    champion, challenger = (client.get_model_version(NAME, v) for v in (old.version, report.trained.version))
+    started = time.monotonic()
+    with threadpool_limits(limits=1):
+        held = hold_contest(client, challenger, champion, training, seed)
+        decision = decide(held)
+        if decision.action is Action.REFIT_CHAMPION:
+            with run(client, parent.experiment_id, "champion refresh") as refresh:
+                train_configuration(
+                    other, training, refresh, Stages(), registered_model=NAME, dagster_run_id=NAME, seed=seed
+                )
+    outcome = f"the challenger {decision.label}: {decision.action.value}"
+    return Contested(other.label, held.comparison, outcome, time.monotonic() - started)
+
+
+def fixed_differences(trained: Trained, seed: int) -> tuple[str, Difference, Difference]:
+    """The fixed window's best naive level, model - it, and the weather gain, with their CIs."""
+    frame = trained.fixed.frame
+    best = min(
+        (naive_name(w) for w in NAIVE_WINDOWS),
+        key=lambda name: trained.metrics[f"test_{name}_poisson_deviance"],
+    )
+    return (
+        best,
+        paired_difference(frame, MODEL, best, seed=seed),
+        paired_difference(frame, NO_WEATHER, MODEL, seed=seed),
+    )
+
+
+def naive_table(trained: Trained) -> list[str]:
+    m = trained.metrics
+    lines = ["| naive level: comuna x weekday mean over | fixed window | backtest |", "|---|---|---|"]
+    for window in NAIVE_WINDOWS:
+        name = naive_name(window)
+        label = f"{window} days before the origin" if window else "all history (the training mean)"
+        bold = "**" if name == trained.backtest.best_naive else ""
+        lines.append(
+            f"| {label} | {m[f'test_{name}_poisson_deviance']:.4f} | {bold}{m[f'backtest_{name}_poisson_deviance']:.4f}{bold} |"
+        )
+    return lines
+
+
+def fold_lines(trained: Trained) -> list[str]:
+    folds = trained.backtest.folds
+    header = "| " + " | ".join(folds["month"]) + " |"
+    return [
+        "| fold | " + header[2:],
+        "|---" * (len(folds) + 1) + "|",
+        "| pred/obs | " + " | ".join(f"{v:.3f}" for v in folds["pred_over_obs"]) + " |",
+        "| deviance | " + " | ".join(f"{v:.3f}" for v in folds["model_deviance"]) + " |",
+    ]
+
+
+def targets(trained: Trained, retrain_s: float) -> list[tuple[str, bool, str]]:
+    m, ratios = trained.metrics, trained.backtest.folds["pred_over_obs"]
+    worst = ratios.iloc[int((ratios - 1).abs().argmax())]
+    misses = [
+        f"{month} {r:.3f}"
+        for month, r in zip(trained.backtest.folds["month"], ratios, strict=True)
+        if abs(r - 1) > 0.08
+    ]
+    return [
+        ("backtest mean deviance <= 1.30", m["backtest_poisson_deviance"] <= TARGETS["backtest"], f"{m['backtest_poisson_deviance']:.4f}"),
+        ("fixed-window deviance <= 1.33", m["test_poisson_deviance"] <= TARGETS["fixed"], f"{m['test_poisson_deviance']:.4f}"),
+        ("overall pred/obs within +-5 %", abs(m["backtest_pred_over_obs"] - 1) <= 0.05, f"{m['backtest_pred_over_obs']:.3f}"),
+        ("each fold's pred/obs within +-8 %", not misses, f"worst {worst:.3f}" + (f"; outside: {', '.join(misses)}" if misses else "")),
+        ("retrain <= 5 min", retrain_s <= TARGETS["retrain_s"], f"{retrain_s:.0f} s"),
+    ]  # fmt: skip
+
+
+def summary(
+    report: ChallengerReport, contested: Contested, retrain_s: float, data_months: list[str], seed: int
+) -> str:
+    trained = report.trained
+    m, backtest = trained.metrics, trained.backtest
+    fixed_naive, fixed_versus, fixed_gain = fixed_differences(trained, seed)
+    gain = backtest.weather_gain
+    stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in report.stages.seconds.items())
+    test_months = report.trained.tags["test_months"].strip("[]").replace('"', "").split(", ")
+    lines = [
+        f"Measured by `benchmarks/backtest.py --update-readme` on {dt.date.today():%Y-%m-%d}: the shared data "
+        f"(`../shared/data/raw`, {len(data_months)} months {data_months[0]}..{data_months[-1]}), default settings, "
+        f"in process on this machine (2 cores, shared with other work), one thread per fit.",
+        "",
+        f"**Served configuration** (what the search chose): {trained.config.label}, "
+        f"`{ {k: round(v, 4) if isinstance(v, float) else v for k, v in trained.config.params.items()} }`.",
+        "",
+        "| | mean Poisson deviance | 95 % CI (paired, day-block bootstrap) |",
+        "|---|---|---|",
+        f"| backtest, {len(backtest.months)} monthly folds {backtest.months[0]}..{backtest.months[-1]} | **{m['backtest_poisson_deviance']:.4f}** | model - best naive ({backtest.best_naive}): {backtest.versus_best_naive} |",
+        f"| same, without weather (same hyperparameters) | {m['backtest_no_weather_poisson_deviance']:.4f} | weather gain (no weather - weather): {gain} |",
+        f"| fixed window {test_months[0]}..{test_months[-1]} (trained before it) | **{m['test_poisson_deviance']:.4f}** | model - best naive ({fixed_naive}): {fixed_versus} |",
+        f"| same, without weather | {m['no_weather_test_poisson_deviance']:.4f} | weather gain: {fixed_gain} |",
+        "",
+        f"Backtest pred/obs {m['backtest_pred_over_obs']:.3f} overall; MAE {m['backtest_mae']:.2f} robberies per comuna-day; "
+        f"Poisson interval coverage 80 %: {m['backtest_coverage_80']:.3f}, 95 %: {m['backtest_coverage_95']:.3f}.",
+        "",
+        *fold_lines(trained),
+        "",
+        *naive_table(trained),
+        "",
+        f"**Does weather help?** {weather_verdict(gain).capitalize()}: over the backtest the same model without weather "
+        f"scores {gain.estimate:+.4f} deviance per comuna-day against it, 95 % CI [{gain.low:+.4f}, {gain.high:+.4f}]"
+        f"{' (includes 0)' if not gain.excludes_zero else ''}. The level and the calendar carry the prediction.",
+        "",
+        f"**Retrain**: {retrain_s:.0f} s in all: the challenger {sum(report.stages.seconds.values()):.0f} s ({stages}; "
+        f"{report.search.trials} trials at {report.search.trials_per_minute:.1f}/min), then the contest against a "
+        f"champion of another configuration, the study's {contested.champion}, with the refit of the winner: "
+        f"{contested.seconds:.0f} s. Challenger - that champion on the backtest folds: {contested.comparison} "
+        f"({contested.decision}).",
+        "",
+        "| target | met | measured |",
+        "|---|---|---|",
+        *(f"| {name} | {'yes' if ok else 'no'} | {value} |" for name, ok, value in targets(trained, retrain_s)),
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=SHARED_RAW)
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    settings = get_settings()
+    started = time.perf_counter()
+    frames = daily_features(args.data, settings.weather_priority)
+    split = temporal_split(frames, settings.test_months)
+    print(f"ingest: {len(frames)} months in {time.perf_counter() - started:.1f} s")
+    budget = budget_of(settings)
+    with tempfile.TemporaryDirectory() as folder:
+        client = client_for(f"sqlite:///{folder}/mlflow.db")
+        experiment = experiment_id(client, NAME, Path(folder, "artifacts").as_uri())
+        with run(client, experiment, "challenger") as parent:
+            retrain_started = time.perf_counter()
+            report = train_challenger(split, budget, parent, registered_model=NAME, dagster_run_id=NAME)
+            challenger_s = time.perf_counter() - retrain_started
+        training = TrainingData.of(split, budget)
+        with run(client, experiment, "contest") as parent:
+            contested = contest(report, training, parent, settings.seed)
+    retrain_s = challenger_s + contested.seconds
+    text = summary(report, contested, retrain_s, sorted(frames), settings.seed)
+    print(text)
+    if args.update_readme:
+        readme = ROOT / "README.md"
+        before, rest = readme.read_text().split(START, 1)
+        _, after = rest.split(END, 1)
+        readme.write_text(f"{before}{START}\n{text}\n{END}{after}")
+        print(f"updated {readme}")
+
+
+if __name__ == "__main__":
+    main()

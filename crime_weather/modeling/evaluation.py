@@ -1,0 +1,141 @@
+"""Everything a configuration is judged by: the backtest arms and the fixed window.
+
+- Backtest (rolling origin, the folds of the plan): the configuration, the same hyperparameters without
+  weather (an honest ablation: the arms differ only in the weather), and the naive levels.
+- Fixed window: the last `test_months` months, trained on the months before them, levels as known at
+  the split: the series of numbers every model since the first one has been logged with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from crime_weather.core.names import MODEL_INPUTS, TARGET
+from crime_weather.modeling.backtest import (
+    MODEL,
+    NO_WEATHER,
+    best_naive,
+    fold_rows,
+    fold_table,
+    mean_fold_deviance,
+    naive_columns,
+    predict_folds,
+)
+from crime_weather.modeling.bootstrap import Difference, paired_difference
+from crime_weather.modeling.config import ModelConfig
+from crime_weather.modeling.folds import MonthlyData
+from crime_weather.modeling.intervals import coverage
+from crime_weather.modeling.metrics import (
+    NAIVE_WINDOWS,
+    comuna_weekday_baseline,
+    naive_level,
+    naive_name,
+    scores,
+)
+from crime_weather.modeling.pipeline import build_pipeline
+from crime_weather.modeling.split import TemporalSplit
+
+
+@dataclass
+class Backtest:
+    frame: pd.DataFrame  # the folds' rows with one column of expected robberies per arm
+    folds: pd.DataFrame  # per fold: pred/obs, MAE, coverage, deviance of each arm
+    best_naive: str
+    weather_gain: Difference  # no weather - weather: positive when weather helps
+    versus_best_naive: Difference  # model - best naive: negative when the model is better
+
+    @property
+    def months(self) -> list[str]:
+        return list(self.folds["month"])
+
+    def deviance(self, column: str = MODEL) -> float:
+        return mean_fold_deviance(self.frame, column)
+
+
+def run_backtest(config: ModelConfig, data: MonthlyData, months: list[str], seed: int) -> Backtest:
+    """The configuration and its no-weather arm over `months`, beside the naive levels."""
+    frame = fold_rows(data, months)
+    frame[MODEL] = predict_folds(config, data, months, seed)
+    frame[NO_WEATHER] = predict_folds(config.without_weather(), data, months, seed)
+    for name, values in naive_columns(data, months).items():
+        frame[name] = values
+    bar = best_naive(frame)
+    columns = [MODEL, NO_WEATHER, *(naive_name(w) for w in NAIVE_WINDOWS)]
+    return Backtest(
+        frame=frame,
+        folds=fold_table(frame, columns),
+        best_naive=bar,
+        weather_gain=paired_difference(frame, NO_WEATHER, MODEL, seed=seed),
+        versus_best_naive=paired_difference(frame, MODEL, bar, seed=seed),
+    )
+
+
+def weather_verdict(gain: Difference) -> str:
+    """A claim only when the CI excludes 0."""
+    if gain.low > 0:
+        return "weather helps"
+    if gain.high < 0:
+        return "weather hurts"
+    return "no detectable predictive difference"
+
+
+def backtest_metrics(backtest: Backtest) -> dict[str, float]:
+    frame, folds = backtest.frame, backtest.folds
+    y, mu = frame[TARGET].to_numpy(dtype="float64"), frame[MODEL].to_numpy()
+    gain, versus = backtest.weather_gain, backtest.versus_best_naive
+    metrics = {
+        "backtest_poisson_deviance": backtest.deviance(),
+        "backtest_mae": float(folds["mae"].mean()),
+        "backtest_pred_over_obs": float(mu.sum() / y.sum()),
+        "backtest_worst_fold_pred_over_obs": float(
+            folds["pred_over_obs"].iloc[int(np.argmax(np.abs(np.log(folds["pred_over_obs"]))))]
+        ),
+        "backtest_no_weather_poisson_deviance": backtest.deviance(NO_WEATHER),
+        "backtest_baseline_365d_poisson_deviance": backtest.deviance(naive_name(365)),
+        "backtest_best_naive_poisson_deviance": backtest.deviance(backtest.best_naive),
+        "backtest_weather_gain": gain.estimate,
+        "backtest_weather_gain_ci_low": gain.low,
+        "backtest_weather_gain_ci_high": gain.high,
+        "backtest_minus_best_naive": versus.estimate,
+        "backtest_minus_best_naive_ci_low": versus.low,
+        "backtest_minus_best_naive_ci_high": versus.high,
+        "backtest_coverage_80": coverage(y, mu, 0.8),
+        "backtest_coverage_95": coverage(y, mu, 0.95),
+        "backtest_folds": float(len(folds)),
+    }
+    for window in NAIVE_WINDOWS:
+        metrics[f"backtest_{naive_name(window)}_poisson_deviance"] = backtest.deviance(naive_name(window))
+    return metrics
+
+
+@dataclass
+class FixedWindow:
+    frame: pd.DataFrame  # the test months' rows with one column of expected robberies per arm
+    metrics: dict[str, float]
+
+
+def fixed_window(config: ModelConfig, split: TemporalSplit, seed: int) -> FixedWindow:
+    """The last test months, trained on the months before them (levels as known at the split): the
+    model, its no-weather arm, the training mean per comuna x weekday, and the naive levels."""
+    train_inputs, test_inputs = split.train[list(MODEL_INPUTS)], split.test[list(MODEL_INPUTS)]
+    y_train, y_test = split.train[TARGET].to_numpy(), split.test[TARGET].to_numpy()
+    frame = split.test[["date", "comuna", TARGET]].assign(month=split.test["date"].dt.strftime("%Y-%m"))
+    frame[MODEL] = build_pipeline(config, seed).fit(train_inputs, y_train).predict(test_inputs)
+    frame[NO_WEATHER] = (
+        build_pipeline(config.without_weather(), seed).fit(train_inputs, y_train).predict(test_inputs)
+    )
+    frame["baseline"] = comuna_weekday_baseline(split.train, split.test)
+    for window in NAIVE_WINDOWS:
+        frame[naive_name(window)] = naive_level(split.train, split.test["date"].min(), window, split.test)
+    metrics = {f"test_{name}": value for name, value in scores(y_test, frame[MODEL]).items()}
+    metrics["test_pred_over_obs"] = float(frame[MODEL].sum() / y_test.sum()) if y_test.sum() else float("nan")
+    metrics["no_weather_test_poisson_deviance"] = scores(y_test, frame[NO_WEATHER])["poisson_deviance"]
+    metrics["baseline_test_poisson_deviance"] = scores(y_test, frame["baseline"])["poisson_deviance"]
+    for window in NAIVE_WINDOWS:
+        name = naive_name(window)
+        metrics[f"test_{name}_poisson_deviance"] = scores(y_test, frame[name])["poisson_deviance"]
+    metrics["train_rows"], metrics["test_rows"] = float(len(split.train)), float(len(split.test))
+    return FixedWindow(frame.reset_index(drop=True), metrics)

@@ -1,0 +1,122 @@
+"""LevelFeatures: raw observations (date, comuna, weather, nulls allowed) -> the model's feature matrix.
+
+The fitted transformer carries what serving needs for any date: the per-comuna daily history up to
+its training end, the level of every comuna at every origin (precomputed at fit time, so serving is a
+lookup) and the day-of-year weather normals. Array-based: one pass of numpy over a batch, no
+per-row Python, no DataFrame built.
+
+Origins: a date inside the history takes the level at the start of its month (what was known then);
+a date after it takes the level at the day after the history ends (the last level known).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from crime_weather.core.names import COMUNAS, WEATHER_FIELDS
+from crime_weather.modeling import calendar
+from crime_weather.modeling.levels import LevelSpec, level_table
+from crime_weather.modeling.normals import normals_table
+
+LEVEL, HISTORY_DAYS = 0, 1  # the first two columns: the offset and how much history it rests on
+CALENDAR = ("comuna", "weekday", "is_holiday", "day_of_year")
+WEATHER = ("rain_1mm", "log1p_rain", "temp_mean", "temp_anom")
+_TEMP, _RAIN = WEATHER_FIELDS.index("temp_mean"), WEATHER_FIELDS.index("precipitation_mm")
+# A day-of-year effect needs a full year of fitted rows (after the first month, which has no level)
+# to be told apart from a trend: with less, it extrapolates the last weeks seen into the unseen season.
+MIN_SEASONAL_DAYS = 365 + 31
+
+
+def _column(X: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in X:
+        return np.full(len(X), np.nan)
+    return np.asarray(X[name], dtype="float64")
+
+
+class LevelFeatures(TransformerMixin, BaseEstimator):
+    """[level, history_days, comuna (0..14), weekday, is_holiday, day_of_year] + engineered weather:
+    rain_1mm (>= 1 mm), log1p_rain, temp_mean, temp_anom (against the day-of-year normal).
+    With less than MIN_SEASONAL_DAYS of history, day_of_year is a constant (no seasonal effect).
+
+    A missing weather value is its day's normal (rain: 0 mm), so a request without weather predicts
+    as one with normal weather. Raw humidity, wind, pressure and min/max temperature are left out:
+    the model study found they earn nothing (+0.0023 deviance [-0.005, +0.010]).
+    """
+
+    def __init__(self, level: str = "ewm30_cmom28", weather: bool = True) -> None:
+        self.level = level
+        self.weather = weather
+
+    def fit(self, X: pd.DataFrame, y: Any) -> LevelFeatures:
+        days = calendar.as_days(X["date"])
+        first, last = days.min(), days.max()
+        offset = (days - first).astype("int64")
+        comuna = np.asarray(X["comuna"], dtype="int64") - 1
+        history = np.full((int(offset.max()) + 1, len(COMUNAS)), np.nan)
+        history[offset, comuna] = np.asarray(y, dtype="float64")
+        table = level_table(history, first, LevelSpec.parse(self.level))
+        self.history_ = history  # robberies per day and comuna, NaN where no data
+        self.first_day_, self.last_day_ = int(first.astype("int64")), int(last.astype("int64"))
+        self.first_month_ = int(first.astype("datetime64[M]").astype("int64"))
+        self.levels_, self.history_days_ = table.levels, table.history_days
+        self.seasonal_ = len(history) >= MIN_SEASONAL_DAYS
+        self.normals_ = self._normals(X, days)
+        self.temperature_seen_ = bool(np.isfinite(_column(X, "temp_mean")).any())
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    @staticmethod
+    def _normals(X: pd.DataFrame, days: np.ndarray) -> np.ndarray:
+        _, first_row = np.unique(days, return_index=True)
+        weather = np.column_stack([_column(X, name)[first_row] for name in WEATHER_FIELDS])
+        table = normals_table(calendar.day_of_year(days[first_row]), weather)
+        return np.nan_to_num(table, nan=0.0)  # a field never observed: never used (see transform)
+
+    @property
+    def history_start(self) -> str:
+        return str(np.datetime64(self.first_day_, "D"))
+
+    @property
+    def history_end(self) -> str:
+        """The last day whose robberies the model knows: later dates get the level known then."""
+        return str(np.datetime64(self.last_day_, "D"))
+
+    def origin_rows(self, days: np.ndarray) -> np.ndarray:
+        """Row of the level table for each day: its month's start inside the history, else the last."""
+        inside = days.astype("int64") <= self.last_day_
+        month = days.astype("datetime64[M]").astype("int64") - self.first_month_
+        last = len(self.levels_) - 1
+        return np.clip(np.where(inside, month, last), 0, last)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        days = calendar.as_days(X["date"])
+        comuna = np.asarray(X["comuna"], dtype="int64") - 1
+        rows = self.origin_rows(days)
+        doy = calendar.day_of_year(days)
+        columns = [
+            self.levels_[rows, comuna],
+            self.history_days_[rows].astype("float64"),
+            comuna.astype("float64"),
+            calendar.weekday(days).astype("float64"),
+            calendar.is_holiday(days).astype("float64"),
+            doy.astype("float64") if self.seasonal_ else np.ones(len(doy)),
+        ]
+        if self.weather:
+            columns += self._weather(X, doy)
+        return np.column_stack(columns)
+
+    def _weather(self, X: pd.DataFrame, doy: np.ndarray) -> list[np.ndarray]:
+        normal_temp = self.normals_[_TEMP, doy - 1]
+        temp = _column(X, "temp_mean") if self.temperature_seen_ else normal_temp  # nothing to learn from
+        temp = np.where(np.isnan(temp), normal_temp, temp)
+        rain = _column(X, "precipitation_mm")
+        rain = np.maximum(np.where(np.isnan(rain), self.normals_[_RAIN, doy - 1], rain), 0.0)
+        return [(rain >= 1.0).astype("float64"), np.log1p(rain), temp, temp - normal_temp]
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = ["level", "history_days", *CALENDAR, *(WEATHER if self.weather else ())]
+        return np.array(names, dtype=object)
