@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.processes import Server, api_server, free_port, wait_http
+
 # Run as `python benchmarks/serving.py`, this folder comes first on sys.path and `serving` would be that
 # script, not the API package: the project (installed editable) goes first, this folder after it.
 _HERE = str(Path(__file__).resolve().parent)
 if sys.path and sys.path[0] == _HERE:
     sys.path.append(sys.path.pop(0))
-
-from harness.processes import Server, api_server, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 

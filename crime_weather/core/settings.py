@@ -119,6 +119,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Per registry request of the API's poller: an unreachable MLflow fails fast.",
     )
+    api_access_log: bool = Field(
+        default=False,
+        description="One JSON line per request on the API's stdout (compose turns it on).",
+    )
 
     @field_validator("crime_years", "weather_priority", mode="before")
     @classmethod
