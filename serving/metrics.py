@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,7 +28,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from serving.model_store import ModelStore
+if TYPE_CHECKING:  # the bare benchmark app uses Metrics without the model stack
+    from serving.model_store import ModelStore
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 PREFIX: Final = "crime_weather_api"
@@ -45,7 +46,7 @@ disable_created_metrics()
 class Metrics:
     """Every metric the API exposes; `exposition()` is the body of GET /metrics."""
 
-    def __init__(self, store: ModelStore) -> None:
+    def __init__(self, store: ModelStore | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         labels = ("route", "method", "status")
         self._requests = Counter(
@@ -72,7 +73,8 @@ class Metrics:
             registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        self.registry.register(ModelCollector(store))
+        if store is not None:
+            self.registry.register(ModelCollector(store))
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method, status)
@@ -95,7 +97,7 @@ class Metrics:
 class ModelCollector(Collector):
     """The champion and the registry as the store sees them at scrape time (swaps need no bookkeeping)."""
 
-    def __init__(self, store: ModelStore) -> None:
+    def __init__(self, store: ModelStore | None = None) -> None:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
