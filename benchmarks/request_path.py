@@ -3,7 +3,8 @@
 The real app (create_app, a real registry, the real champion) is driven through its ASGI interface,
 one request at a time and in concurrent waves; beside it, the model call alone (`pipeline.predict` on
 the frame), building the frame, and a bare Litestar + msgspec handler returning a constant (the
-framework's own floor), each with and without our request metrics (serving/instrument.py).
+framework's own floor), each with and without our request metrics (serving/instrument.py), and the
+app with its model call replaced by a constant: the request path's own cost.
 Medians of many repetitions, in microseconds of CPU time of the process (all its threads): what a
 request costs in CPU, which a loaded machine inflates far less than wall-clock time.
 
@@ -26,6 +27,15 @@ import msgspec
 from _api import champion_registry, random_rows, temp_folder
 
 from crime_weather.core.settings import Settings
+
+
+class Constant:
+    """Stands in for the model to leave only the request path's own cost."""
+
+    def predict(self, frame: Any) -> Any:
+        import numpy as np
+
+        return np.ones(len(frame))
 
 
 def scope_for(path: str, body: bytes) -> dict[str, Any]:
@@ -103,6 +113,7 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
     from serving.app import create_app
     from serving.instrument import Instrumented
     from serving.metrics import Metrics
+    from serving.model_store import Champion
     from serving.predict import observations_frame, predict_rows
     from serving.structs import Observation
 
@@ -140,6 +151,13 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
                 floor_measured = await per_request(bare, "/predict", bodies, wave)
             costs[f"api {wave}"], costs[f"api unmeasured {wave}"] = ours, ours_plain
             costs[f"bare {wave}"], costs[f"bare measured {wave}"] = floor, floor_measured
+        # The request path alone: the same app and requests, the model call replaced by a constant.
+        store = app.state.runtime.store
+        store.champion = Champion(pipeline=Constant(), info=champion.info)  # type: ignore[arg-type]
+        for wave in (1, args.wave):
+            for _ in range(2):
+                costs[f"path {wave}"] = await per_request(app, "/predict", bodies, wave)
+        store.champion = champion
         times = []
         for _ in range(21):
             began = time.process_time()
@@ -170,6 +188,12 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
             f"  {wave:>2} at a time: api {ours:7.0f} (model call share {model:6.0f}: outside it {ours - model:6.0f})"
             f"  | api without metrics {us[f'api unmeasured {wave}']:7.0f}"
             f"  | bare Litestar {us[f'bare {wave}']:5.0f}, with our metrics {us[f'bare measured {wave}']:5.0f}"
+        )
+    print("the request path alone (the model call replaced by a constant), per request (median CPU µs):")
+    for wave in (1, args.wave):
+        path, floor = us[f"path {wave}"], us[f"bare {wave}"]
+        print(
+            f"  {wave:>2} at a time: {path:5.0f}, of which the bare framework {floor:3.0f} and ours {path - floor:4.0f}"
         )
     print(
         f"POST /predict/batch of 1,000 rows through the app: {batch * 1000:.1f} ms "

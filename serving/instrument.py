@@ -59,14 +59,15 @@ class Instrumented:
                 response["bytes"] += len(message.get("body", b""))
             await send(message)
 
-        self.metrics.in_flight.inc()
+        requests = self.metrics.requests
+        requests.in_flight += 1
         try:
             await self.app(scope, receive, observed_send)
         finally:
-            self.metrics.in_flight.dec()
+            requests.in_flight -= 1
             seconds = time.perf_counter() - start
             route = scope.get("path_template") or UNMATCHED
-            self.metrics.request(route, scope["method"], response["status"], seconds)
+            requests.observe(route, scope["method"], response["status"], seconds)
             if self.access_log is not None:
                 self._log(scope, route, response, seconds)
 

@@ -91,3 +91,28 @@ def test_the_model_its_age_and_registry_poll_failures(client: TestClient, monkey
     assert metrics[("crime_weather_registry_poll_failures_total", labels(reason="unreachable"))] == 1
     assert metrics[("crime_weather_registry_reachable", labels())] == 0
     assert metrics[("crime_weather_model_info", info)] == 1  # still serving v1
+
+
+def test_latency_buckets_are_cumulative_and_a_bound_holds_its_own_value():
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from serving.metrics import RequestCollector
+
+    collector = RequestCollector()
+    for seconds in (0.001, 0.0011, 3.0):
+        collector.observe("/predict", "POST", 200, seconds)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    samples = {
+        (sample.name, sample.labels.get("le")): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+    }
+    bucket = "crime_weather_api_request_duration_seconds_bucket"
+    assert samples[(bucket, "0.001")] == 1
+    assert samples[(bucket, "0.0025")] == 2
+    assert samples[(bucket, "2.5")] == 2
+    assert samples[(bucket, "+Inf")] == 3
+    assert samples[("crime_weather_api_request_duration_seconds_count", None)] == 3
+    assert samples[("crime_weather_api_request_duration_seconds_sum", None)] == pytest.approx(3.0021)
+    assert samples[("crime_weather_api_requests_total", None)] == 3
