@@ -29,6 +29,7 @@ PROBLEM_JSON: Final = "application/problem+json"
 _AT = re.compile(r"^(?P<reason>.*?) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
 # Problems msgspec (or our __post_init__) names inside the message: unknown, missing, out-of-range fields.
 _NAMED = re.compile(r"^(?:Object (?:contains unknown|missing required) field |)`(?P<name>[^`]+)`")
+_INTEGRAL_BOUND = re.compile(r"(?<=[<>]= )(-?\d+)\.0\b")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def field_and_reason(error: msgspec.DecodeError) -> tuple[str | None, str]:
         message = message.replace("`float` that's a multiple of 1.0", "an integer").replace(
             "`float`", "`int`"
         )
+        message = _INTEGRAL_BOUND.sub(r"\1", message)  # "<= 15.0" -> "<= 15"
     if not isinstance(error, msgspec.ValidationError) and field is None:
         message = message if message.startswith("JSON is malformed") else f"JSON is malformed: {message}"
     return field, message

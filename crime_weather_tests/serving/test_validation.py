@@ -147,3 +147,10 @@ def test_valid_input_does_reach_the_recording_model(guarded, model):
     assert guarded.post("/predict/batch", json={"observations": [GOOD, GOOD]}).status_code == 200
     assert guarded.post("/predict", json=GOOD).json() == {"expected_robberies": 1.0, "model_version": "1"}
     assert model.frames == [2, 1]
+
+
+def test_integer_bounds_read_as_integers(guarded):
+    assert _post(guarded, "/predict", {**GOOD, "comuna": 99})[1]["reason"] == "Expected `int` <= 15"
+    assert _post(guarded, "/predict", {**GOOD, "comuna": 0})[1]["reason"] == "Expected `int` >= 1"
+    # A weather bound stays a float, as the field is.
+    assert _post(guarded, "/predict", {**GOOD, "temp_mean": 80})[1]["reason"] == "Expected `float` <= 50.0"
