@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -150,6 +151,14 @@ def test_with_mlflow_stopped_the_api_keeps_serving_and_says_so(platform: Platfor
     single = httpx.post(f"{platform.api_url}/predict", json=OBSERVATIONS[0])
     assert single.status_code == 200 and single.json()["model_version"] == "2"
     assert httpx.get(f"{platform.api_url}/model").json()["version"] == "2"
+    metrics = httpx.get(f"{platform.api_url}/metrics").text
+    assert "crime_weather_registry_reachable 0.0" in metrics
+    assert (
+        'crime_weather_model_info{registered_model="crime_weather",run_id=' in metrics
+        and 'version="2"' in metrics
+    )
+    failures = re.search(r'crime_weather_registry_poll_failures_total\{reason="unreachable"\} (\S+)', metrics)
+    assert failures and float(failures[1]) >= 1
 
 
 def test_the_access_log_is_one_json_line_per_request_on_stdout(platform: Platform):
