@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from crime_weather.core.settings import Settings
+from crime_weather.runtime.environment import platform_environment
 from crime_weather.runtime.supervisor import prepare_home, services
 from harness.models import promote_foreign_model, register_model, tracking_uri
 from harness.processes import ROOT
@@ -111,7 +112,8 @@ def test_no_credential_in_the_tracked_files():
 def test_the_embedded_default_binds_every_service_to_loopback(tmp_path: Path):
     """The commands `make run` starts (crime_weather/runtime/supervisor.py) with the default settings."""
     settings = Settings(home=tmp_path)
-    started = services(settings, prepare_home(settings))
+    prepare_home(settings)
+    started = services(settings, platform_environment(settings))
     assert {service.name for service in started} == {"mlflow", "dagster", "api"}
     for service in started:
         command = service.command
