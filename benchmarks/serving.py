@@ -15,6 +15,7 @@ The machine's load average is printed beside the figures: on a shared machine th
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -87,11 +88,14 @@ def batch_latency(url: str, rows: int, repeats: int) -> tuple[float, float]:
     observations = [
         {**ROW, "comuna": 1 + i % 15, "date": f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}"} for i in range(rows)
     ]
+    # Encoded once and parsed after the clock stops: the client's own JSON work is not the API's.
+    body = json.dumps({"observations": observations}).encode()
+    headers = {"content-type": "application/json"}
     times = []
     with httpx.Client(timeout=60) as client:
         for _ in range(repeats + 1):
             start = time.perf_counter()
-            response = client.post(f"{url}/predict/batch", json={"observations": observations})
+            response = client.post(f"{url}/predict/batch", content=body, headers=headers)
             times.append(time.perf_counter() - start)
             assert response.status_code == 200 and len(response.json()["predictions"]) == rows
     times = times[1:]  # the first warms up
