@@ -101,9 +101,10 @@ def test_a_bad_query_parameter_is_a_400_problem_naming_it(client: TestClient):
     # No route of the API takes query parameters yet; one registered on the real app shows how
     # Litestar's own validation errors come out.
     from litestar import get
+    from litestar.params import FromQuery
 
     @get("/test-only/days", sync_to_thread=False)
-    def days(days: int) -> int:
+    def days(days: FromQuery[int]) -> int:
         return days
 
     client.app.register(days)
