@@ -5,14 +5,23 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from crime_weather.core.names import WEATHER_BOUNDS
 from harness.processes import Server, api_server, free_port, wait_http
+
+# Run as `python benchmarks/serving.py`, this folder comes first on sys.path and `serving` would be that
+# script, not the API package: the project (installed editable) goes first, this folder after it.
+_HERE = str(Path(__file__).resolve().parent)
+if sys.path and sys.path[0] == _HERE:
+    sys.path.append(sys.path.pop(0))
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +42,20 @@ done = function(summary, latency, requests)
     latency.max / 1e3, errors, summary.errors.status, summary.errors.timeout))
 end
 """
+
+
+def random_rows(count: int, seed: int) -> list[dict]:
+    """Observations as clients send them: dates 2016-2024, every comuna, 30 % of weather absent."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        row = {"date": f"{rng.randint(2016, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"}
+        row["comuna"] = rng.randint(1, 15)
+        for name, (low, high) in WEATHER_BOUNDS.items():
+            if rng.random() < 0.7:
+                row[name] = round(rng.uniform(low, high), 1)
+        rows.append(row)
+    return rows
 
 
 def temp_folder(prefix: str) -> Path:

@@ -2,7 +2,8 @@
 
 `create_app()` builds the app from settings; its lifespan loads the champion and starts the poller.
 Prediction runs in worker threads (CPU work off the event loop); single predictions are coalesced by
-the micro-batcher, a batch request is one model call.
+the micro-batcher, a batch request is one model call. Errors are problem details (serving/errors.py);
+every request is measured for /metrics and, if asked, logged (serving/instrument.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import threadpoolctl
 from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.params import JSONBody
@@ -29,14 +28,16 @@ from crime_weather.core.settings import Settings, get_settings
 from crime_weather.modeling.registry import PromotionRecord
 from serving.batching import MicroBatcher
 from serving.decoding import StrictBody, close_struct_schemas
-from serving.errors import Refused, decode_error_response, refused_response, too_large_response
+from serving.errors import Refused, problem_response, problem_specs
+from serving.instrument import Instrumented, access_logger
+from serving.metrics import CONTENT_TYPE, Metrics
 from serving.model_store import Champion, ModelStore
 from serving.predict import predict_rows
 from serving.structs import (
     BatchPrediction,
     BatchRequest,
-    ErrorBody,
     Health,
+    Liveness,
     ModelInfo,
     Observation,
     Prediction,
@@ -51,6 +52,7 @@ class Runtime:
 
     settings: Settings
     store: ModelStore
+    metrics: Metrics
     freeze_gc: bool = False
     executor: ThreadPoolExecutor | None = None
     batcher: MicroBatcher[Champion, Observation] | None = field(default=None)
@@ -62,9 +64,14 @@ class Runtime:
             raise Refused(503, f"no model is loaded: {self.store.problem}")
         return champion
 
-    async def run(self, champion: Champion, observations: list[Observation]) -> list[float]:
+    async def run(
+        self, champion: Champion, observations: list[Observation], source: str = "single"
+    ) -> list[float]:
+        """One model call in a worker thread; `source` labels it in /metrics (`single` or `batch`)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, predict_rows, champion, observations)
+        values = await loop.run_in_executor(self.executor, predict_rows, champion, observations)
+        self.metrics.model_call(source, len(observations))
+        return values
 
 
 def _runtime(state: State) -> Runtime:
@@ -77,11 +84,11 @@ async def _require_body(request: Request) -> None:
         raise Refused(400, "request body is empty: send a JSON object", None, "empty body")
 
 
-_BAD_INPUT = ResponseSpec(
-    ErrorBody, generate_examples=False, description="Invalid input: `field` and `reason` say what to fix."
+_PREDICT_ERRORS = problem_specs(400, 413, 503)
+_NO_MODEL = problem_specs(503)
+_NOT_READY = ResponseSpec(
+    Health, generate_examples=False, description="No champion loaded; `reason` says why."
 )
-_TOO_LARGE = ResponseSpec(ErrorBody, generate_examples=False, description="Body or batch above the limits.")
-_NO_MODEL = ResponseSpec(ErrorBody, generate_examples=False, description="No champion is loaded yet.")
 
 
 class PredictionController(Controller):
@@ -93,7 +100,7 @@ class PredictionController(Controller):
         return_dto=None,
         before_request=_require_body,
         status_code=200,
-        responses={400: _BAD_INPUT, 413: _TOO_LARGE, 503: _NO_MODEL},
+        responses=_PREDICT_ERRORS,
         summary="Expected robberies for one (date, comuna) and its weather",
     )
     async def predict(self, data: JSONBody[Observation], state: State) -> Prediction:
@@ -109,7 +116,7 @@ class PredictionController(Controller):
         return_dto=None,
         before_request=_require_body,
         status_code=200,
-        responses={400: _BAD_INPUT, 413: _TOO_LARGE, 503: _NO_MODEL},
+        responses=_PREDICT_ERRORS,
         summary="Expected robberies for many observations, in one model call",
     )
     async def predict_batch(self, data: JSONBody[BatchRequest], state: State) -> BatchPrediction:
@@ -119,7 +126,7 @@ class PredictionController(Controller):
             reason = f"{count} observations; a batch holds at most {limit}"
             raise Refused(413, f"batch too large: {reason}", "observations", reason)
         champion = runtime.champion()
-        values = await runtime.run(champion, data.observations)
+        values = await runtime.run(champion, data.observations, "batch")
         return BatchPrediction(
             predictions=[RowPrediction(value) for value in values], model_version=champion.version
         )
@@ -128,7 +135,7 @@ class PredictionController(Controller):
 class StatusController(Controller):
     tags = ("status",)
 
-    @get("/model", responses={503: _NO_MODEL}, summary="The champion and its lineage")
+    @get("/model", responses=_NO_MODEL, summary="The champion and its lineage")
     async def model(self, state: State) -> ModelInfo:
         info = _runtime(state).champion().info
         return ModelInfo(
@@ -144,13 +151,9 @@ class StatusController(Controller):
         )
 
     @get(
-        "/health",
-        responses={
-            503: ResponseSpec(
-                Health, generate_examples=False, description="No champion loaded; `reason` says why."
-            )
-        },
-        summary="200 once a champion is loaded, else 503",
+        ["/health", "/health/ready"],
+        responses={503: _NOT_READY, **problem_specs()},
+        summary="Readiness: 200 once a champion is loaded, else 503",
     )
     async def health(self, state: State) -> Response[Health]:
         store = _runtime(state).store
@@ -164,6 +167,19 @@ class StatusController(Controller):
             registry_checked_at=registry.checked_at,
         )
         return Response(body, status_code=200 if champion else 503)
+
+    @get("/health/live", responses=problem_specs(), summary="Liveness: 200 whenever the process answers")
+    async def live(self) -> Liveness:
+        return Liveness()
+
+    @get(
+        "/metrics",
+        media_type=CONTENT_TYPE,
+        responses=problem_specs(),
+        summary="Prometheus metrics: requests, latency, predictions, batch sizes, the model",
+    )
+    async def metrics(self, state: State) -> Response[bytes]:
+        return Response(_runtime(state).metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 def _promotion(record: PromotionRecord | None) -> Promotion | None:
@@ -223,17 +239,13 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     everything loaded at startup from the cyclic GC, a process-wide change."""
     settings = settings or get_settings()
     store = ModelStore(settings.tracking_uri, settings.registered_model)
-    runtime = Runtime(settings=settings, store=store, freeze_gc=freeze_gc)
+    runtime = Runtime(settings=settings, store=store, metrics=Metrics(store), freeze_gc=freeze_gc)
     app = Litestar(
         route_handlers=[PredictionController, StatusController],
         state=State({"runtime": runtime}),
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.api_max_body_bytes,
-        exception_handlers={
-            msgspec.DecodeError: decode_error_response,  # ValidationError is a DecodeError
-            Refused: refused_response,
-            RequestEntityTooLarge: too_large_response,
-        },
+        exception_handlers={Exception: problem_response},
         openapi_config=OpenAPIConfig(
             title="crime_weather",
             version="1.0.0",
@@ -243,4 +255,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
         ),
     )
     close_struct_schemas(app)
+    # Outside routing and its exception handling, so every request is measured, 404s and 500s included.
+    logger = access_logger() if settings.api_access_log else None
+    app.asgi_handler = Instrumented(app.asgi_handler, runtime.metrics, logger)
     return app

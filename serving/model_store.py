@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mlflow.entities.model_registry import ModelVersion
@@ -33,6 +35,7 @@ class Champion:
 
     pipeline: Pipeline
     info: ChampionInfo
+    loaded_at: float = field(default_factory=time.time)  # Unix time, for /metrics
 
     @property
     def version(self) -> str:
@@ -66,6 +69,9 @@ class ModelStore:
         self.first_attempt = threading.Event()
         self._load_error: str | None = None
         self._poller: threading.Thread | None = None
+        # Read by /metrics: champions loaded, and failed polls by reason ("unreachable", "load").
+        self.loads = 0
+        self.poll_failures: Counter[str] = Counter()
 
     def refresh(self) -> bool:
         """Ask the registry where the alias points; load and swap when it moved. Never raises.
@@ -77,6 +83,7 @@ class ModelStore:
             try:
                 version = alias_version(client, self.name, self.alias)
             except Exception as error:  # any failure to ask is an unreachable registry
+                self.poll_failures["unreachable"] += 1
                 self._record(reachable=False, error=f"registry unreachable: {_short(error)}")
                 return False
             self._record(reachable=True, error=None)
@@ -96,9 +103,11 @@ class ModelStore:
                 if reason != self._load_error:  # once per problem, not once per poll
                     log.exception("%s; still serving v%s", reason, self._current())
                 self._load_error = reason
+                self.poll_failures["load"] += 1
                 self._no_model(reason)
                 return False
             self.champion = champion  # the atomic swap: one reference assignment
+            self.loads += 1
             self.problem = self._load_error = None
             log.info(
                 "serving %s v%s%s",

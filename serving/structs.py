@@ -157,10 +157,29 @@ class Health(Struct):
     registry_checked_at: datetime.datetime | None = None
 
 
-class ErrorBody(Struct):
-    """Every refusal: the HTTP status, a sentence, and the field at fault with the reason."""
+class Liveness(Struct):
+    """The process answers: nothing else is checked (a liveness probe restarts what fails it)."""
 
-    status_code: int
-    detail: str
-    field: str | None = None
-    reason: str | None = None
+    status: Literal["live"] = "live"
+
+
+class Problem(Struct):
+    """Every refusal and error, as RFC 9457 problem details (`application/problem+json`).
+
+    `type` is one of the problem types of serving/errors.py (`about:blank` for a plain HTTP status,
+    its `title` then the status phrase); `field` and `reason` are extension members: the field at fault
+    (null for the whole body) and what is wrong with it, as the API's errors always carried them.
+    """
+
+    type: Annotated[str, Meta(description="URI of the problem type; `about:blank`: the status says it all.")]
+    title: Annotated[
+        str, Meta(description="Short summary of the problem type, the same for every occurrence.")
+    ]
+    status: Annotated[int, Meta(ge=400, le=599, description="The HTTP status code of this response.")]
+    detail: Annotated[str, Meta(description="What went wrong with this request, in a sentence.")]
+    field: Annotated[
+        str | None, Meta(description="The input field at fault (`observations[3].temp_max`); null: none.")
+    ] = None
+    reason: Annotated[
+        str | None, Meta(description="Why the input was refused; null when not an input problem.")
+    ] = None

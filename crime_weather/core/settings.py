@@ -131,6 +131,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Per registry request of the API's poller: an unreachable MLflow fails fast.",
     )
+    api_switch_interval_ms: float = Field(
+        default=0.5,
+        gt=0,
+        le=5,
+        description="How long the model thread may hold the GIL before the event loop gets it back "
+        "(Python's default: 5 ms); `python -m serving` sets it.",
+    )
+    api_access_log: bool = Field(
+        default=False,
+        description="One JSON line per request on the API's stdout (compose turns it on).",
+    )
 
     @field_validator("crime_years", "weather_priority", mode="before")
     @classmethod

@@ -112,3 +112,38 @@ def test_the_frame_matches_trainings_model_input(champion_v1: ModelStore, size: 
     frame = observations_frame(observations)
     records = [{name: getattr(o, name) for name in o.__struct_fields__} for o in observations]
     pd.testing.assert_frame_equal(frame, model_input(pd.DataFrame(records)))
+
+
+def test_after_a_shared_call_the_next_waits_for_about_as_many_callers():
+    calls: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def run(key: str, items: Sequence[str]) -> list[float]:
+        calls.append(list(items))
+        await release.wait()
+        return [0.0] * len(items)
+
+    async def settle() -> None:
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        batcher = MicroBatcher(run, max_wait_s=5.0, max_rows=64)
+        try:
+            first = asyncio.create_task(batcher.submit("v1", "a"))
+            await settle()  # "a" alone is in the model; eight arrive meanwhile
+            crowd = [asyncio.create_task(batcher.submit("v1", f"b{i}")) for i in range(8)]
+            await settle()
+            release.set()
+            await asyncio.gather(first, *crowd)
+            # The last call served 8: about 2 (0.8 x 1 + 0.2 x 8) are now expected, so the next call
+            # waits for a second caller instead of going alone (a 5 s wait would end it anyway).
+            lone = asyncio.create_task(batcher.submit("v1", "c1"))
+            await settle()
+            assert calls[-1] != ["c1"]
+            await asyncio.gather(lone, batcher.submit("v1", "c2"))
+        finally:
+            await batcher.close()
+
+    asyncio.run(main())
+    assert calls == [["a"], [f"b{i}" for i in range(8)], ["c1", "c2"]]

@@ -2,13 +2,17 @@
 
 One story, in order (the tests share the servers): the API starts while MLflow is down and waits
 (503); MLflow comes up with a champion and the API loads it; a promotion swaps the model without a
-restart; concurrent callers get their own answers; MLflow stops and the API keeps serving.
+restart; concurrent callers get their own answers; MLflow stops and the API keeps serving. The access
+log is on: its JSON lines are on the API's stdout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,7 +42,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     mlflow_port, api_port = free_port(), free_port()
     mlflow_url, api_url = f"http://127.0.0.1:{mlflow_port}", f"http://127.0.0.1:{api_port}"
     api = api_server(
-        mlflow_url, api_port, folder / "api.log", api_poll_seconds="0.5", api_registry_timeout_seconds="2"
+        mlflow_url,
+        api_port,
+        folder / "api.log",
+        api_poll_seconds="0.5",
+        api_registry_timeout_seconds="2",
+        api_access_log="true",
     )
     platform = Platform(api.start(), api_url, mlflow_server(folder / "mlflow", mlflow_port), mlflow_url)
     try:
@@ -142,3 +151,25 @@ def test_with_mlflow_stopped_the_api_keeps_serving_and_says_so(platform: Platfor
     single = httpx.post(f"{platform.api_url}/predict", json=OBSERVATIONS[0])
     assert single.status_code == 200 and single.json()["model_version"] == "2"
     assert httpx.get(f"{platform.api_url}/model").json()["version"] == "2"
+    metrics = httpx.get(f"{platform.api_url}/metrics").text
+    assert "crime_weather_registry_reachable 0.0" in metrics
+    assert (
+        'crime_weather_model_info{registered_model="crime_weather",run_id=' in metrics
+        and 'version="2"' in metrics
+    )
+    failures = re.search(r'crime_weather_registry_poll_failures_total\{reason="unreachable"\} (\S+)', metrics)
+    assert failures and float(failures[1]) >= 1
+
+
+def test_the_access_log_is_one_json_line_per_request_on_stdout(platform: Platform):
+    marker = uuid.uuid4().hex
+    assert httpx.get(f"{platform.api_url}/health/live", params={"probe": marker}).status_code == 200
+    bad = httpx.post(f"{platform.api_url}/predict", params={"probe": marker}, json={"comuna": 3})
+    assert bad.status_code == 400
+    lines = [json.loads(line) for line in platform.api.tail(200).splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line["query"] == f"probe={marker}"]
+    assert [(line["method"], line["route"], line["status"]) for line in mine] == [
+        ("GET", "/health/live", 200),
+        ("POST", "/predict", 400),
+    ]
+    assert all(line["client"] == "127.0.0.1" for line in mine)

@@ -92,13 +92,24 @@ def test_health_is_ready_with_the_version(client: TestClient):
     body = response.json()
     assert body["status"] == "ready" and body["model_version"] == "1" and body["reason"] is None
     assert body["registry_reachable"] is True and body["registry_error"] is None
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200 and ready.json() == body  # /health is the readiness probe
+    assert client.get("/health/live").json() == {"status": "live"}
 
 
 def test_openapi_and_swagger_are_served(client: TestClient):
     schema = client.get("/schema/openapi.json")
     assert schema.status_code == 200
     document = schema.json()
-    assert {"/predict", "/predict/batch", "/model", "/health"} <= set(document["paths"])
+    assert {
+        "/predict",
+        "/predict/batch",
+        "/model",
+        "/health",
+        "/health/ready",
+        "/health/live",
+        "/metrics",
+    } <= set(document["paths"])
     observation = document["components"]["schemas"]["Observation"]
     assert observation["additionalProperties"] is False
     assert observation["properties"]["precipitation_mm"]["minimum"] == 0.0  # a bound of 0 is not lost
@@ -115,6 +126,9 @@ def test_without_a_champion_nothing_is_predicted_until_one_appears(tmp_path: Pat
         assert health.status_code == 503
         assert health.json()["status"] == "unavailable"
         assert "no version of 'crime_weather' has the alias @champion" in health.json()["reason"]
+        assert client.get("/health/ready").json() == health.json()
+        live = client.get("/health/live")  # the process is fine: do not restart it, wait
+        assert (live.status_code, live.json()) == (200, {"status": "live"})
         for response in (client.post("/predict", json=OBSERVATIONS[0]), client.get("/model")):
             assert response.status_code == 503
             assert "no model is loaded" in response.json()["detail"]

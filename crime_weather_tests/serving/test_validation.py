@@ -1,4 +1,4 @@
-"""Bad input: a 400 (or 413) JSON error naming the field and the reason, and the model never called."""
+"""Bad input: a 400 (or 413) problem details naming the field and the reason, and the model never called."""
 
 from __future__ import annotations
 
@@ -49,8 +49,11 @@ def _post(client: TestClient, path: str, body: bytes | dict) -> tuple[int, dict]
         response = client.post(path, json=body)
     else:
         response = client.post(path, content=body, headers={"content-type": "application/json"})
-    assert response.headers["content-type"].startswith("application/json")
-    return response.status_code, response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == response.status_code  # RFC 9457: the members every problem has
+    assert set(body) == {"type", "title", "status", "detail", "field", "reason"}
+    return response.status_code, body
 
 
 @pytest.mark.parametrize(
@@ -87,7 +90,8 @@ def _post(client: TestClient, path: str, body: bytes | dict) -> tuple[int, dict]
 def test_bad_single_observation_is_a_400_naming_field_and_reason(guarded, body, field, reason):
     status, error = _post(guarded, "/predict", body)
     assert status == 400
-    assert error["status_code"] == 400 and error["field"] == field
+    assert (error["type"], error["title"]) == ("urn:crime-weather:problem:invalid-input", "Invalid input")
+    assert error["field"] == field
     assert error["reason"].startswith(reason), error
     if field:
         assert f"`{field}`" in error["detail"]
@@ -125,12 +129,14 @@ def test_an_oversized_body_is_refused_with_the_limit(guarded):
     padding = " " * 5000
     status, error = _post(guarded, "/predict", f'{{"date": "2019-03-24", "comuna": 3{padding}}}'.encode())
     assert status == 413
+    assert error["type"] == "urn:crime-weather:problem:too-large"
     assert error["detail"] == "request body is larger than the limit of 4096 bytes"
 
 
 def test_an_oversized_batch_is_refused_with_the_limit(guarded):
     status, error = _post(guarded, "/predict/batch", {"observations": [GOOD] * 6})
     assert status == 413
+    assert error["type"] == "urn:crime-weather:problem:too-large"
     assert error["field"] == "observations"
     assert error["reason"] == "6 observations; a batch holds at most 5"
 
@@ -141,3 +147,10 @@ def test_valid_input_does_reach_the_recording_model(guarded, model):
     assert guarded.post("/predict/batch", json={"observations": [GOOD, GOOD]}).status_code == 200
     assert guarded.post("/predict", json=GOOD).json() == {"expected_robberies": 1.0, "model_version": "1"}
     assert model.frames == [2, 1]
+
+
+def test_integer_bounds_read_as_integers(guarded):
+    assert _post(guarded, "/predict", {**GOOD, "comuna": 99})[1]["reason"] == "Expected `int` <= 15"
+    assert _post(guarded, "/predict", {**GOOD, "comuna": 0})[1]["reason"] == "Expected `int` >= 1"
+    # A weather bound stays a float, as the field is.
+    assert _post(guarded, "/predict", {**GOOD, "temp_mean": 80})[1]["reason"] == "Expected `float` <= 50.0"
