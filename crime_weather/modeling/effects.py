@@ -373,7 +373,12 @@ def _bin_rows(
     bins = []
     for column in dummies.columns:
         label = column.removeprefix("bin ")
-        term = Term(column, f"temperature {label}", f"daily mean {label} vs {REFERENCE_BIN}", "temp_mean")
+        term = Term(
+            column,
+            f"temperature {label}",
+            f"temperature {label} vs {REFERENCE_BIN} (daily mean)",
+            "temp_mean",
+        )
         bins.append(
             _row(result, term, TEMPERATURE_BINS, int(day_bins[label]), int(day_bins[REFERENCE_BIN]), mean)
         )
@@ -490,3 +495,48 @@ def _compact(months: list[str]) -> list[str]:
         else:
             spans.append([period])
     return [f"{span[0]}" if len(span) == 1 else f"{span[0]}..{span[-1]}" for span in spans]
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _direction(low: float, high: float) -> str:
+    return "fewer" if high < 1 else "more" if low > 1 else "no detectable effect"
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The effects table as people read it (one string per cell): for the UI and the README."""
+    return pd.DataFrame(
+        {
+            "variable": table["variable"],
+            "contrast": table["contrast"],
+            "rate ratio [95 % CI]": [
+                f"{r.rate_ratio:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" for r in table.itertuples()
+            ],
+            "p": table["p_value"].map(_p),
+            "days (vs)": [
+                f"{r.days}" + ("" if pd.isna(r.reference_days) else f" ({int(r.reference_days)})")
+                for r in table.itertuples()
+            ],
+            "robberies per comuna-day": table["change_per_comuna_day"].map("{:+.2f}".format),
+            "per city-day": table["change_per_city_day"].map("{:+.1f}".format),
+            "verdict": [_direction(r.ci_low, r.ci_high) for r in table.itertuples()],
+        }
+    )
+
+
+def readable_by_comuna(by_comuna: pd.DataFrame) -> pd.DataFrame:
+    """Rain per comuna as people read it."""
+    return pd.DataFrame(
+        {
+            "comuna": by_comuna["comuna"],
+            "rate ratio [95 % CI]": [
+                f"{r.rate_ratio:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" for r in by_comuna.itertuples()
+            ],
+            "p": by_comuna["p_value"].map(_p),
+            "robberies per day": by_comuna["mean_per_day"].map("{:.1f}".format),
+            "change on a rainy day": by_comuna["change_per_day"].map("{:+.2f}".format),
+            "verdict": [_direction(r.ci_low, r.ci_high) for r in by_comuna.itertuples()],
+        }
+    )
