@@ -129,6 +129,8 @@ class Effects:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     def plain(value: Any) -> Any:
+        if value is pd.NA:
+            return None
         if isinstance(value, np.generic):
             value = value.item()
         return None if isinstance(value, float) and not math.isfinite(value) else value
@@ -350,7 +352,9 @@ def _estimate(sample: _Sample) -> Effects:
     table += _bin_rows(rows, base, terms, y, family, groups, mean)
     by_comuna, heterogeneity = _rain_by_comuna(rows, base, terms, y, family, groups)
     info = _info(sample, family, fitted, mean, heterogeneity, base)
-    return Effects(pd.DataFrame(table, columns=list(TABLE_COLUMNS)), by_comuna, info)
+    frame = pd.DataFrame(table, columns=list(TABLE_COLUMNS))
+    frame["reference_days"] = frame["reference_days"].astype("Int64")  # a count, or none
+    return Effects(frame, by_comuna, info)
 
 
 def _bin_rows(
