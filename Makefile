@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 UV := $(PYTHON) -m uv
 VENV := .venv
 
-.PHONY: run test install lint format audit retrain bench-ingest bench-train bench-run bench-serving bench-soak clean
+.PHONY: run test install lint format audit retrain bench-ingest bench-train bench-run bench-serving bench-soak bench-effects clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -56,6 +56,9 @@ bench-serving: install
 
 bench-soak: install
 	$(VENV)/bin/python benchmarks/soak.py
+
+bench-effects: install
+	$(VENV)/bin/python benchmarks/effects.py
 
 # Force a retrain now, with `make run` running: split -> challenger -> champion, recorded in the same
 # Dagster instance (the UI shows the run) and MLflow server (paths and URLs from the settings).

@@ -357,6 +357,34 @@ def _estimate(sample: _Sample) -> Effects:
     return Effects(frame, by_comuna, info)
 
 
+def one_at_a_time(features: pd.DataFrame) -> pd.DataFrame:
+    """Each main weather term alone (same sample, fixed effects and family): beside the joint fit it
+    shows what adjusting for the others changes (rainy days are cooler, more humid, windier)."""
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        sample = _sample(features)
+        rows = sample.rows
+        y, groups = rows[TARGET].astype("float64"), pd.factorize(rows["date"])[0]
+        base = _fixed_effects(rows)
+        family = _choose_family(y, pd.concat([base, rows[[t.column for t in sample.terms]]], axis=1), groups)
+        records = []
+        for term in sample.terms:
+            result = _fit(
+                y, pd.concat([base, rows[[term.column]]], axis=1), family.family, groups, family.start
+            )
+            ratio, low, high, p = _ratio(result, term.column, term.scale)
+            records.append(
+                {
+                    "variable": term.variable,
+                    "contrast": term.contrast,
+                    "rate_ratio": ratio,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "p_value": p,
+                }
+            )
+    return pd.DataFrame(records)
+
+
 def _bin_rows(
     rows: pd.DataFrame,
     base: pd.DataFrame,
