@@ -99,6 +99,14 @@ def section(
     )
     cold = effects.table[effects.table["variable"].isin(["temperature < 10 °C", "temperature 10-15 °C"])]
     hot = effects.table[effects.table["variable"].isin(["temperature 25-28 °C", "temperature >= 28 °C"])]
+    shift = info["rainy_day_anomaly"]
+    warmth = (
+        f"rainy days in Buenos Aires are {shift:.1f} °C warmer than normal on average (summer storms), so "
+        "without rain in the model, rain's drop hides part of the warm-day rise"
+        if shift > 0
+        else f"rainy days are {-shift:.1f} °C cooler than normal, so without rain in the model, rain's drop "
+        "is credited to cold"
+    )
     covers = ", ".join(
         f"{variable} {covered[variable]}/{seeds} ({covered[variable] / seeds:.0%}, "
         f"95 % CI {_wilson(covered[variable], seeds)[0]:.0%}-{_wilson(covered[variable], seeds)[1]:.0%})"
@@ -149,10 +157,9 @@ def section(
         f"{_ci(holiday)} here; overdispersion ~1.5 there, {info['overdispersion']:.2f} here; humidity and wind "
         f"not significant in both. The temperature anomaly differs: +0.2 % per °C with a CI including 0 "
         f"there, {_pct(temp)} here. Entered alone, as this benchmark also fits it, the anomaly gives "
-        f"{_pct(temp_alone)}: rainy days are cooler, so without adjusting for rain some of rain's drop "
-        "is credited to cold. Adjusted, the effect is small (a 5 °C warmer day than normal: "
-        f"{math.pow(temp['rate_ratio'], 5) - 1:+.1%}) and its CI's lower end is near 0: treat it as "
-        "weak evidence of a small warm-day increase.",
+        f"{_pct(temp_alone)}, close to the reference. The difference is the adjustment: {warmth}. "
+        f"Adjusted, the effect is small (a day 5 °C warmer than normal: {math.pow(temp['rate_ratio'], 5) - 1:+.1%}) "
+        "and its CI's lower end is near 0: weak evidence of a small warm-day increase.",
         "",
         "**Against the literature.** Munyo (Montevideo, same climate, robbery included) found -1 % on rainy "
         "days and +0.3 % per °C: our per-degree effect is of the same size; our rain effect is larger "

@@ -202,6 +202,9 @@ class EffectsEstimation(Struct):
     rain_heterogeneity_p: Annotated[
         float | None, Meta(description="Wald test that rain has one effect in every comuna.")
     ]
+    rainy_day_anomaly: Annotated[
+        float | None, Meta(description="°C by which rainy days are warmer than drier ones (vs the normal).")
+    ]
     converged: bool
     statsmodels: str
     caveats: list[str]

@@ -260,8 +260,11 @@ def _choose_family(y: pd.Series, design: pd.DataFrame, groups: np.ndarray) -> _F
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = np.append(poisson.params.to_numpy(), 0.05)
-        nb = NegativeBinomial(y, design).fit(start_params=start, method="newton", maxiter=50, disp=0)
-    alpha = float(nb.params.iloc[-1])
+        try:
+            nb = NegativeBinomial(y, design).fit(start_params=start, method="newton", maxiter=50, disp=0)
+            alpha = float(nb.params.iloc[-1])
+        except (np.linalg.LinAlgError, ValueError):
+            alpha = math.nan
     if not (math.isfinite(alpha) and alpha > 0):  # no MLE: Poisson with robust errors is still valid
         return _Family(
             "Poisson (NB alpha not estimable)", sm.families.Poisson(), dispersion, None, poisson.params
@@ -511,10 +514,17 @@ def _info(
         "rain_day_mm": RAIN_DAY_MM,
         "temperature_normal": "least squares const + cos/sin(2 pi k (doy - 1) / 365.25), k = 1, 2",
         "rain_heterogeneity_p": heterogeneity,
+        "rainy_day_anomaly": round(_rainy_day_anomaly(rows), 3),
         "converged": bool(fitted.converged),
         "statsmodels": statsmodels.__version__,
         "caveats": list(CAVEATS),
     }
+
+
+def _rainy_day_anomaly(rows: pd.DataFrame) -> float:
+    """How much warmer (°C, vs the normal) rainy days are than drier ones: why adjustment matters."""
+    days = rows.drop_duplicates("date")
+    return float(days.groupby("rain_day")["temp_anomaly"].mean().reindex([1.0, 0.0]).diff().iloc[-1] * -1)
 
 
 def _compact(months: list[str]) -> list[str]:
