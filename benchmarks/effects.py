@@ -77,7 +77,7 @@ def _bins(rows: pd.DataFrame) -> str:
 
 
 def _pct(row: pd.Series) -> str:
-    return f"{row['rate_ratio'] - 1:+.1%} [{row['ci_low'] - 1:+.1%}, {row['ci_high'] - 1:+.1%}]"
+    return f"{row['rate_ratio'] - 1:+.2%} [{row['ci_low'] - 1:+.2%}, {row['ci_high'] - 1:+.2%}]"
 
 
 def section(
@@ -85,10 +85,16 @@ def section(
     alone: pd.DataFrame,
     covered: dict[str, int],
     seeds: int,
-    fit_seconds: float,
+    timing: tuple[float, float, float],
     months: list[str],
 ) -> str:
     info, by_comuna = effects.info, effects.by_comuna
+    fit_seconds, fit_cpu, load = timing
+    quiet = [
+        row.variable
+        for row in effects.table.itertuples()
+        if row.model == "main" and row.group == "weather" and row.ci_low <= 1 <= row.ci_high
+    ]
     rain, temp = _row(effects, "rain"), _row(effects, "temperature anomaly")
     holiday = _row(effects, "public holiday")
     temp_alone = alone.set_index("variable").loc["temperature anomaly"]
@@ -115,14 +121,15 @@ def section(
     lines = [
         f"Measured by `benchmarks/effects.py --update-readme` ({dt.date.today():%Y-%m-%d}) on the shared data "
         f"(`../shared/data/raw`, daily_features {months[0]}..{months[-1]}), on this 2-core machine (shared "
-        f"with other work): the fit takes {fit_seconds:.1f} s. The `weather_effects` asset runs the same "
+        f"with other work, load average {load:.1f}): the fit takes {fit_seconds:.1f} s ({fit_cpu:.1f} s of CPU). The `weather_effects` asset runs the same "
         "function after every retrain; its metadata shows this table and plot, `weather_effects.json` and "
         "the plot sit in the champion's MLflow run, and `GET /effects` serves them.",
         "",
         f"**Rain lowers robberies**: on days with rain >= 1 mm there are {1 - rain['rate_ratio']:.1%} fewer "
         f"(rate ratio {_ci(rain)}), about {-rain['change_per_city_day']:.0f} fewer robberies a day across the "
-        f"city. **Temperature barely matters**: {_pct(temp)} per °C above the day-of-year normal. Humidity "
-        f"and wind show no detectable effect. For scale, a public holiday: {_ci(holiday)}.",
+        f"city. **Temperature matters little**: {_pct(temp)} per °C above the day-of-year normal. "
+        f"{' and '.join(quiet).capitalize() or 'Nothing else'} show{'s' if len(quiet) == 1 else ''} no detectable "
+        f"effect. For scale, a public holiday: {_ci(holiday)}.",
         "",
         markdown_table(readable(effects.table), rows=len(effects.table)).value,
         "",
@@ -138,8 +145,7 @@ def section(
         "rain amount (log1p mm) is added in a second specification, and temperature bins replace the anomaly "
         "in a third. Standard errors are clustered by day (statsmodels' sandwich estimator): the weather is "
         "one value per day for the whole city. The counts are overdispersed (Pearson dispersion "
-        f"{info['overdispersion']:.2f} under Poisson), hence the negative binomial; estimates barely differ "
-        f"from Poisson's. Sample: {info['sample_days']:,} days ({info['first_day']}..{info['last_day']}, "
+        f"{info['overdispersion']:.2f} under Poisson), hence the negative binomial. Sample: {info['sample_days']:,} days ({info['first_day']}..{info['last_day']}, "
         f"{info['comuna_days']:,} comuna-days); {info['sample_note']}.",
         "",
         f"**Rain per comuna** (table in the asset's metadata): the rate ratio ranges from "
@@ -194,6 +200,7 @@ def main() -> None:
     frames = daily_features(args.data)
     features = pd.concat(frames.values(), ignore_index=True)
     started, cpu = time.perf_counter(), time.process_time()
+    load = os.getloadavg()[0]
     effects = weather_effects(features)
     fit_seconds, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
@@ -228,7 +235,8 @@ def main() -> None:
         text = readme.read_text()
         before, rest = text.split(START, 1)
         _, after = rest.split(END, 1)
-        body = section(effects, alone, covered, args.seeds, fit_seconds, sorted(frames))
+        timing = (fit_seconds, fit_cpu, load)
+        body = section(effects, alone, covered, args.seeds, timing, sorted(frames))
         readme.write_text(f"{before}{START}\n{body}\n{END}{after}")
         print(f"updated {readme} and {PLOT}")
 
