@@ -12,7 +12,13 @@ import dagster as dg
 import pandas as pd
 
 from crime_weather.modeling import plots
-from crime_weather.modeling.effects import Effects, readable, readable_by_comuna
+from crime_weather.modeling.effects import (
+    COMUNA_COLUMNS,
+    TABLE_COLUMNS,
+    Effects,
+    readable,
+    readable_by_comuna,
+)
 from crime_weather.modeling.effects import weather_effects as estimate
 from crime_weather.modeling.effects_artifacts import log_effects
 from crime_weather.modeling.registry import CHAMPION, alias_version
@@ -39,8 +45,14 @@ def weather_effects(
     started = time.perf_counter()
     try:
         effects = estimate(features)
-    except ValueError as error:
-        raise dg.Failure(f"weather effects cannot be estimated: {error}") from error
+    except ValueError as error:  # a state of the data, not a fault: the retrain run it is part of succeeds
+        reason = f"weather effects not estimated: {error}"
+        context.log.warning(reason)
+        empty = {
+            "effects": pd.DataFrame(columns=TABLE_COLUMNS),
+            "by_comuna": pd.DataFrame(columns=COMUNA_COLUMNS),
+        }
+        return dg.Output(empty, metadata={"dagster/row_count": 0, "not_estimated": reason})
     seconds = time.perf_counter() - started
     info = effects.info
     png = plots.forest(

@@ -84,14 +84,16 @@ def test_with_a_champion_the_effects_land_in_the_champion_run(platform):
     assert payload["model"]["clustered_by"] == "day" and len(payload["by_comuna"]) == 15
 
 
-def test_too_little_weather_fails_the_run_saying_why(tmp_path, monkeypatch):
+def test_too_little_weather_is_reported_without_failing_the_retrain(tmp_path, monkeypatch):
     for name in [n for n in os.environ if n.startswith("CRIME_WEATHER_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("CRIME_WEATHER_HOME", str(tmp_path))
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         frames = planted_features(seed=1, first="2019-03-01", last="2019-03-31")
         seed_daily_features(instance, tmp_path / "warehouse", frames)
-        result = materialize(instance, "weather_effects")
-    assert not result.success
-    failure = next(event for event in result.all_events if event.is_step_failure)
-    assert "weather effects cannot be estimated: only 31 days have" in str(failure.step_failure_data.error)
+        assert materialize(instance, "weather_effects").success  # the run it is part of goes on
+        meta = _metadata(instance)
+    assert meta["not_estimated"].value.startswith("weather effects not estimated: only 31 days have")
+    assert meta["dagster/row_count"].value == 0
+    assert pd.read_parquet(tmp_path / "warehouse" / "weather_effects" / "effects.parquet").empty
+    assert not (tmp_path / "mlflow").exists()  # nothing logged: the API keeps saying there are none
