@@ -324,7 +324,19 @@ def weather_effects(features: pd.DataFrame) -> Effects:
     on one thread: the design is small, and threads fighting over 2 shared cores made it 10x slower.
     """
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
-        return _estimate(_sample(features))
+        sample = _sample(features)
+        try:
+            effects = _estimate(sample)
+        except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as error:
+            raise ValueError(
+                f"the GLM cannot be fitted on this data ({type(error).__name__}: {error})"
+            ) from error
+    estimates = effects.table[["rate_ratio", "ci_low", "ci_high"]].to_numpy(dtype="float64")
+    if not np.isfinite(estimates).all() or not effects.info["converged"]:
+        raise ValueError(
+            "the GLM did not converge to finite rate ratios: too few robberies or days to separate"
+        )
+    return effects
 
 
 def _estimate(sample: _Sample) -> Effects:

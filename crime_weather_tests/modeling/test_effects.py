@@ -130,6 +130,15 @@ def test_too_few_days_with_weather_is_refused_with_the_reason():
         weather_effects(features)
 
 
+def test_counts_too_sparse_to_fit_are_refused_not_reported_as_infinite_ratios():
+    """Most comuna x weekday cells all zero (as on a test platform's few crime rows): their effects run
+    to minus infinity; the refusal says so instead of overflowing or reporting infinite ratios."""
+    features = pd.concat(planted_features(seed=2, first="2019-01-01", last="2019-04-30").values())
+    features.loc[features["comuna"] > 1, "robberies"] = 0  # 98 of 105 comuna x weekday cells all zero
+    with pytest.raises(ValueError, match="GLM"):
+        weather_effects(features)
+
+
 @pytest.mark.shared_data
 def test_on_the_shared_data_rain_and_holidays_lower_robberies_as_the_reference_found(shared_raw):
     from harness.shared_data import daily_features
