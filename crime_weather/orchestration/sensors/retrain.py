@@ -30,12 +30,12 @@ FOLLOW_UPSTREAM = (
 ).with_label("follow upstream")
 
 # weather_effects reads daily_features but runs after champion_model, to log beside the champion: it
-# follows the retrain, not each new partition (the retrain's own guards apply to it that way).
+# joins each retrain the sensor requests (in the same run), never a run of its own, so the retrain's
+# guards (no missing month, no failed check) are its guards. `make retrain` selects it as well.
 AFTER_RETRAIN = (
-    AC.any_deps_updated().ignore(dg.AssetSelection.assets("daily_features")).since_last_handled()
-    & ~AC.any_deps_in_progress()
+    AC.any_deps_match(AC.will_be_requested()).ignore(dg.AssetSelection.assets("daily_features"))
     & ~AC.in_progress()
-).with_label("after each retrain")
+).with_label("with each retrain")
 
 RETRAIN_START = "train_test_split"
 RETRAIN_FOLLOWERS = ("challenger_model", "champion_model")

@@ -97,6 +97,7 @@ def test_weather_effects_follow_each_retrain_and_not_each_partition(instance):
     instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition="2019-03"))
     assert automation.tick() == {**NOTHING, "weather_effects": 0}
 
-    # A champion decided outside the sensor (`make retrain`) still gets its effects.
+    # A champion materialized alone (a click in the UI) is no retrain: no run of its own for the effects
+    # (`make retrain` selects weather_effects with the model assets).
     instance.report_runless_asset_event(dg.AssetMaterialization("champion_model"))
-    assert automation.tick() == {**NOTHING, "weather_effects": 1}
+    assert automation.tick() == {**NOTHING, "weather_effects": 0}
