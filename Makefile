@@ -21,7 +21,7 @@ SECRETS := POSTGRES_PASSWORD DAGSTER_POSTGRES_PASSWORD MLFLOW_POSTGRES_PASSWORD 
 	S3_ROOT_ACCESS_KEY S3_ROOT_SECRET_KEY S3_APP_ACCESS_KEY S3_APP_SECRET_KEY
 
 .PHONY: help run test install lint format audit up down retrain bench-ingest bench-backtest bench-run \
-	bench-serving bench-soak clean
+	bench-serving bench-soak bench-effects clean
 
 help: ## this list
 	@echo "crime_weather: make TARGET"
@@ -92,6 +92,9 @@ bench-serving: install ## benchmark: our API against mlflow models serve
 
 bench-soak: install ## benchmark: 60 s of load with a promotion halfway
 	$(VENV)/bin/python benchmarks/soak.py
+
+bench-effects: install
+	$(VENV)/bin/python benchmarks/effects.py
 
 # Force a retrain now, with `make run` running: split -> challenger -> champion, recorded in the same
 # Dagster instance (the UI shows the run) and MLflow server (paths and URLs from the settings).

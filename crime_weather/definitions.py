@@ -3,6 +3,7 @@
 import dagster as dg
 
 from crime_weather.core.settings import Settings, get_settings
+from crime_weather.orchestration.assets.effects import weather_effects
 from crime_weather.orchestration.assets.ingest import (
     LANDING_CRIME,
     LANDING_WEATHER,
@@ -57,7 +58,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             raw_crime,
             raw_weather,
             daily_features,
-            *retrain.automate([train_test_split, challenger_model, champion_model]),
+            *retrain.automate([train_test_split, challenger_model, champion_model, weather_effects]),
         ],
         jobs=[ingest_job, landing_file_rejected, acquisition],
         sensors=[

@@ -28,6 +28,7 @@ from crime_weather.core.settings import Settings, get_settings
 from crime_weather.modeling.registry import PromotionRecord
 from serving.batching import MicroBatcher
 from serving.decoding import StrictBody, close_struct_schemas
+from serving.effects import EffectsCache, EffectsController
 from serving.errors import Refused, problem_response, problem_specs
 from serving.instrument import Instrumented, access_logger
 from serving.metrics import CONTENT_TYPE, Metrics
@@ -241,8 +242,10 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     store = ModelStore(settings.tracking_uri, settings.registered_model)
     runtime = Runtime(settings=settings, store=store, metrics=Metrics(store), freeze_gc=freeze_gc)
     app = Litestar(
-        route_handlers=[PredictionController, StatusController],
-        state=State({"runtime": runtime}),
+        route_handlers=[PredictionController, StatusController, EffectsController],
+        state=State(
+            {"runtime": runtime, "effects": EffectsCache(settings.tracking_uri, settings.api_poll_seconds)}
+        ),
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.api_max_body_bytes,
         exception_handlers={Exception: problem_response},

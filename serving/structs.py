@@ -183,3 +183,82 @@ class Problem(Struct):
     reason: Annotated[
         str | None, Meta(description="Why the input was refused; null when not an input problem.")
     ] = None
+
+
+class EffectRow(Struct):
+    """One contrast of the weather-effects GLM: how much more (> 1) or less (< 1) robbery it goes with."""
+
+    group: Annotated[Literal["weather", "calendar"], Meta(description="calendar: the holiday, for scale.")]
+    model: Annotated[
+        str, Meta(description="Specification: main, rain amount (main + log1p rain) or temperature bins.")
+    ]
+    variable: str
+    contrast: Annotated[str, Meta(examples=["rain >= 1 mm vs drier days"])]
+    rate_ratio: Annotated[float, Meta(gt=0, description="Robberies with / without the contrast.")]
+    ci_low: Annotated[float, Meta(gt=0, description="95 % CI, errors clustered by day.")]
+    ci_high: Annotated[float, Meta(gt=0)]
+    p_value: Annotated[float, Meta(ge=0, le=1)]
+    days: Annotated[int, Meta(ge=0, description="Days in the contrast (with a value, if continuous).")]
+    reference_days: Annotated[int | None, Meta(description="Days it is compared with, if a category.")]
+    change_per_comuna_day: Annotated[float, Meta(description="Robberies, at the sample's mean rate.")]
+    change_per_city_day: Annotated[float, Meta(description="The same for all 15 comunas together.")]
+    verdict: Annotated[str, Meta(description="An effect is called only when its CI excludes 1.")]
+
+
+class ComunaRainEffect(Struct):
+    """Rain >= 1 mm in one comuna (rain interacted with comuna)."""
+
+    comuna: int
+    rate_ratio: Annotated[float, Meta(gt=0)]
+    ci_low: Annotated[float, Meta(gt=0)]
+    ci_high: Annotated[float, Meta(gt=0)]
+    p_value: Annotated[float, Meta(ge=0, le=1)]
+    rain_days: int
+    mean_per_day: Annotated[float, Meta(description="The comuna's mean robberies per day in the sample.")]
+    change_per_day: Annotated[float, Meta(description="Robberies on a rainy day vs a dry one.")]
+    verdict: str
+
+
+class EffectsEstimation(Struct):
+    """How the effects were estimated: family, overdispersion, sample, fixed effects, caveats."""
+
+    family: str
+    overdispersion: Annotated[float, Meta(description="Pearson chi2 / df of the Poisson fit.")]
+    nb_alpha: float | None
+    first_day: datetime.date
+    last_day: datetime.date
+    sample_days: int
+    comuna_days: int
+    excluded_days: Annotated[int, Meta(description="Days without the weather the model needs.")]
+    excluded_months: list[str]
+    sample_note: str
+    mean_per_comuna_day: float
+    mean_per_city_day: float
+    fixed_effects: str
+    clustered_by: str
+    clusters: int
+    weather_terms: list[str]
+    dropped_terms: dict[str, str]
+    rain_day_mm: float
+    temperature_normal: str
+    rain_heterogeneity_p: Annotated[
+        float | None, Meta(description="Wald test that rain has one effect in every comuna.")
+    ]
+    rainy_day_anomaly: Annotated[
+        float | None, Meta(description="°C by which rainy days are warmer than drier ones (vs the normal).")
+    ]
+    converged: bool
+    statsmodels: str
+    caveats: list[str]
+
+
+class WeatherEffects(Struct):
+    """What the weather does to robberies: the champion's `weather_effects.json`, refit at each retrain."""
+
+    model_version: Annotated[str, Meta(description="The champion whose MLflow run holds these effects.")]
+    run_id: str
+    computed_at: datetime.datetime | None
+    dagster_run_id: str | None
+    effects: list[EffectRow]
+    by_comuna: list[ComunaRainEffect]
+    estimation: EffectsEstimation

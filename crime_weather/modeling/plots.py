@@ -47,3 +47,52 @@ def predicted_vs_observed(folds: pd.DataFrame, naive: pd.Series | None, title: s
 
 def markdown_image(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})"
+
+
+def forest(effects: pd.DataFrame, by_comuna: pd.DataFrame, title: str) -> bytes:
+    """Rate ratios with 95 % CIs on a log scale: the weather contrasts, and rain in each comuna.
+
+    Weather rows only (the holiday's 0.75 would squeeze them); a CI that crosses the line at 1 is
+    drawn grey: no detectable effect.
+    """
+    weather = effects[effects["group"] == "weather"].iloc[::-1]
+    comunas = by_comuna.iloc[::-1]
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(12, 0.3 * max(len(weather), len(comunas)) + 1.4), width_ratios=(3, 2)
+    )
+    # "rain >= 1 mm vs drier days" names its variable; "+10 km/h of mean wind speed" needs "wind: ".
+    labels = [
+        row.contrast if row.contrast.startswith(row.variable) else f"{row.variable}: {row.contrast}"
+        for row in weather.itertuples()
+    ]
+    _intervals(left, weather, labels)
+    left.set_title(title, fontsize=10)
+    _intervals(right, comunas, [f"comuna {comuna}" for comuna in comunas["comuna"]])
+    right.set_title("rain >= 1 mm, per comuna", fontsize=10)
+    return _png(figure)
+
+
+def _intervals(axis: plt.Axes, rows: pd.DataFrame, labels: list[str]) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
+    positions = list(range(len(rows)))
+    called = (rows["ci_high"] < 1) | (rows["ci_low"] > 1)
+    colors = ["tab:blue" if flag else "tab:gray" for flag in called]
+    axis.hlines(positions, rows["ci_low"], rows["ci_high"], colors=colors, linewidth=1.8)
+    axis.scatter(rows["rate_ratio"], positions, color=colors, zorder=3, s=22)
+    axis.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    axis.set_xscale("log")
+    axis.set_yticks(positions, labels, fontsize=8)
+    axis.set_xlabel("rate ratio, 95 % CI (log scale)", fontsize=8)
+    axis.xaxis.set_major_locator(MaxNLocator(6))
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2f}"))
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.tick_params(axis="x", labelsize=7)
+    values = axis.twinx()  # the numbers beside each interval
+    values.set_ylim(axis.get_ylim())
+    values.set_yticks(
+        positions,
+        [f"{r.rate_ratio:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" for r in rows.itertuples()],
+        fontsize=7,
+    )
+    values.tick_params(axis="y", length=0)

@@ -22,6 +22,7 @@ LINEAGE = {
     "train_test_split": {"daily_features"},
     "challenger_model": {"train_test_split"},
     "champion_model": {"challenger_model", "train_test_split"},
+    "weather_effects": {"daily_features", "champion_model"},
 }
 
 
@@ -82,6 +83,24 @@ def test_make_run_serves_a_champion_trained_on_the_shared_data(platform):
     assert (
         home / "landing" / "caba_robos_2017_2020feb_rafzamb.csv.gz"
     ).exists()  # acquisition from the mirror
+
+
+def test_make_run_serves_the_champion_weather_effects_without_a_click(platform):
+    _, make = platform
+    model = httpx.get("http://127.0.0.1:8800/model", timeout=5).json()
+    deadline, response = time.monotonic() + 300, None
+    while time.monotonic() < deadline:  # weather_effects runs right after the champion is decided
+        assert make.poll() is None, f"make run exited with {make.returncode}"
+        response = httpx.get("http://127.0.0.1:8800/effects", timeout=30)
+        if response.status_code == 200:
+            break
+        time.sleep(3)
+    assert response is not None and response.status_code == 200, response.text if response else "no answer"
+    body = response.json()
+    assert body["model_version"] == model["version"]
+    rain = next(row for row in body["effects"] if row["variable"] == "rain")
+    assert rain["ci_high"] < 1  # the shared data's answer: rain lowers robberies
+    assert body["estimation"]["excluded_months"][0] == "2016-01" and len(body["by_comuna"]) == 15
 
 
 def test_graphql_shows_the_lineage_from_raw_files_to_the_champion(platform):

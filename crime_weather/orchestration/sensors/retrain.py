@@ -29,9 +29,18 @@ FOLLOW_UPSTREAM = (
     AC.any_deps_updated().since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
 ).with_label("follow upstream")
 
+# weather_effects reads daily_features but runs after champion_model, to log beside the champion: it
+# joins each retrain the sensor requests (in the same run), never a run of its own, so the retrain's
+# guards (no missing month, no failed check) are its guards. `make retrain` selects it as well.
+AFTER_RETRAIN = (
+    AC.any_deps_match(AC.will_be_requested()).ignore(dg.AssetSelection.assets("daily_features"))
+    & ~AC.in_progress()
+).with_label("with each retrain")
+
 RETRAIN_START = "train_test_split"
 RETRAIN_FOLLOWERS = ("challenger_model", "champion_model")
-RETRAINED = (RETRAIN_START, *RETRAIN_FOLLOWERS)
+AFTER_CHAMPION = ("weather_effects",)
+RETRAINED = (RETRAIN_START, *RETRAIN_FOLLOWERS, *AFTER_CHAMPION)
 
 
 def _condition(spec: dg.AssetSpec) -> dg.AssetSpec:
@@ -40,6 +49,8 @@ def _condition(spec: dg.AssetSpec) -> dg.AssetSpec:
         return spec.replace_attributes(automation_condition=RETRAIN_ON_NEW_FEATURES)
     if name in RETRAIN_FOLLOWERS:
         return spec.replace_attributes(automation_condition=FOLLOW_UPSTREAM)
+    if name in AFTER_CHAMPION:
+        return spec.replace_attributes(automation_condition=AFTER_RETRAIN)
     return spec
 
 

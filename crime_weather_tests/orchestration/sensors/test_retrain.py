@@ -19,19 +19,19 @@ def instance(home):
 class Automation:
     """Successive ticks of the retrain sensor's conditions, keeping its cursor like the daemon."""
 
-    def __init__(self, instance: dg.DagsterInstance) -> None:
-        self.instance, self.cursor = instance, None
+    def __init__(self, instance: dg.DagsterInstance, assets: tuple[str, ...] = MODEL) -> None:
+        self.instance, self.cursor, self.assets = instance, None, assets
         self.defs = build_definitions()
 
     def tick(self) -> dict[str, int]:
         result = dg.evaluate_automation_conditions(
             defs=self.defs,
             instance=self.instance,
-            asset_selection=dg.AssetSelection.assets(*MODEL),
+            asset_selection=dg.AssetSelection.assets(*self.assets),
             cursor=self.cursor,
         )
         self.cursor = result.cursor
-        return {asset: result.get_num_requested(dg.AssetKey(asset)) for asset in MODEL}
+        return {asset: result.get_num_requested(dg.AssetKey(asset)) for asset in self.assets}
 
 
 RETRAIN = dict.fromkeys(MODEL, 1)
@@ -78,3 +78,26 @@ def test_a_missing_month_blocks_retraining(instance):
     assert automation.tick() == NOTHING  # 2019-04 has no features yet: wait for the whole burst
     instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition="2019-04"))
     assert automation.tick() == RETRAIN
+
+
+def test_weather_effects_follow_each_retrain_and_not_each_partition(instance):
+    instance.add_dynamic_partitions("months", ["2019-03"])
+    automation = Automation(instance, (*MODEL, "weather_effects"))
+    automation.tick()
+    instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition="2019-03"))
+    assert automation.tick() == {**RETRAIN, "weather_effects": 1}  # one request: after the champion
+    for asset in (*MODEL, "weather_effects"):  # what that run materializes, in order
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset))
+    assert automation.tick() == {**NOTHING, "weather_effects": 0}
+
+    # New features whose check failed: no retrain, and no effects on them either.
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(asset_key=dg.AssetKey("daily_features"), check_name="schema", passed=False)
+    )
+    instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition="2019-03"))
+    assert automation.tick() == {**NOTHING, "weather_effects": 0}
+
+    # A champion materialized alone (a click in the UI) is no retrain: no run of its own for the effects
+    # (`make retrain` selects weather_effects with the model assets).
+    instance.report_runless_asset_event(dg.AssetMaterialization("champion_model"))
+    assert automation.tick() == {**NOTHING, "weather_effects": 0}
