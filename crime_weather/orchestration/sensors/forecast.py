@@ -63,6 +63,7 @@ def build_promotion_sensor(interval_seconds: int) -> dg.SensorDefinition:
         context.log.info(f"Champion is now v{version}: issuing the forecast of {issue} with it.")
         request = dg.RunRequest(
             run_key=f"{issue}:champion-v{version}",
+            job_name=forecast_job.name,
             partition_key=issue.isoformat(),
             tags={TRIGGER_TAG: f"promotion of v{version}"},
         )
@@ -87,7 +88,10 @@ def build_daily_schedule(cron: str) -> dg.ScheduleDefinition:
         if reason := nothing_to_forecast_from(landing, forecast_source, issue):
             return dg.SkipReason(reason)
         return dg.RunRequest(
-            run_key=f"{issue}:daily", partition_key=issue.isoformat(), tags={TRIGGER_TAG: "daily"}
+            run_key=f"{issue}:daily",
+            job_name=forecast_job.name,
+            partition_key=issue.isoformat(),
+            tags={TRIGGER_TAG: "daily"},
         )
 
     return daily_forecast
