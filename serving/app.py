@@ -29,6 +29,8 @@ from crime_weather.core.settings import Settings, get_settings
 from serving.batching import MicroBatcher
 from serving.decoding import StrictBody, close_struct_schemas
 from serving.errors import Refused, decode_error_response, refused_response, too_large_response
+from serving.forecast import STATE_KEY as FORECASTS
+from serving.forecast import ForecastController, ForecastReader
 from serving.model_store import Champion, ModelStore
 from serving.predict import predict_rows
 from serving.structs import (
@@ -206,8 +208,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     store = ModelStore(settings.tracking_uri, settings.registered_model)
     runtime = Runtime(settings=settings, store=store, freeze_gc=freeze_gc)
     app = Litestar(
-        route_handlers=[PredictionController, StatusController],
-        state=State({"runtime": runtime}),
+        route_handlers=[PredictionController, StatusController, ForecastController],
+        state=State({"runtime": runtime, FORECASTS: ForecastReader.from_settings(settings)}),
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.api_max_body_bytes,
         exception_handlers={
