@@ -1,5 +1,6 @@
 """Small configurable resources: the warehouse IO manager, the landing zone, MLflow, the forecast source."""
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -14,7 +15,7 @@ from crime_weather.modeling import tracking
 from crime_weather.modeling.tracking import RunLog, client_for, experiment_id
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
-from crime_weather.sources.forecast import WeatherForecast, fetch_forecast
+from crime_weather.sources.forecast import WeatherForecast, city_day, fetch_forecast
 
 
 @lru_cache(maxsize=8)
@@ -79,6 +80,15 @@ class LandingZone(dg.ConfigurableResource):
     def files(self) -> list[LandingFile]:
         """Every file, described; a file is re-read only when its version changes."""
         return [_describe_cached(self.uri, self.s3_endpoint_url, info) for info in self.store.list()]
+
+    def files_landed_on(self, day: dt.date) -> list[LandingFile]:
+        """The files that landed on a day of the city's calendar, described; the others are not read
+        (a forecast run need not parse every crime file to find today's forecast)."""
+        return [
+            _describe_cached(self.uri, self.s3_endpoint_url, info)
+            for info in self.store.list()
+            if city_day(info.modified) == day
+        ]
 
     def open(self, file: LandingFile) -> RawFile:
         return open_raw(self.store.read(file.key), file.key)

@@ -22,7 +22,7 @@ from crime_weather.orchestration.metadata import column_schema, markdown_table
 from crime_weather.orchestration.partitions import issue_dates
 from crime_weather.orchestration.resources import ForecastSource, IngestPolicy, LandingZone, MlflowTracking
 from crime_weather.sources.catalog import FORECAST, LandingFile, newest_first
-from crime_weather.sources.forecast import ForecastSourceError, WeatherForecast, city_day, read_forecast
+from crime_weather.sources.forecast import ForecastSourceError, WeatherForecast, read_forecast
 from crime_weather.tables.schemas import robbery_forecast_schema
 from crime_weather.tables.validation import validate_forecast
 
@@ -38,9 +38,7 @@ LANDING_FORECAST = dg.AssetSpec(
 def landed_forecast(landing: LandingZone, issue: dt.date) -> LandingFile | None:
     """The newest forecast file that landed on the issue date: a forecast dropped by hand (or by a
     tool) that day is what the user wants used, and the way to forecast offline."""
-    files = [
-        f for f in newest_first(landing.files()) if f.kind == FORECAST and city_day(f.landed_at) == issue
-    ]
+    files = [file for file in newest_first(landing.files_landed_on(issue)) if file.kind == FORECAST]
     return files[0] if files else None
 
 

@@ -26,7 +26,7 @@ def nothing_to_forecast_from(landing: LandingZone, source: ForecastSource, issue
     `none` and no forecast file landed that day: a source that may answer is always tried."""
     if source.source not in ("", NO_SOURCE):
         return None
-    if any(file.kind == FORECAST and city_day(file.landed_at) == issue for file in landing.files()):
+    if any(file.kind == FORECAST for file in landing.files_landed_on(issue)):
         return None
     return (
         f"CRIME_WEATHER_FORECAST_SOURCE is none and no forecast file landed in {landing.uri} on {issue}: "
