@@ -93,13 +93,13 @@ def _city_table(totals: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _metadata(table: pd.DataFrame, weather: pd.DataFrame, tracking: MlflowTracking) -> dict[str, object]:
+def _metadata(
+    issue: str, table: pd.DataFrame, weather: pd.DataFrame, tracking: MlflowTracking
+) -> dict[str, object]:
     totals = city_totals(table)
     version, source = str(table["model_version"].iloc[0]), str(table["weather_source"].iloc[0])
     days = f"{table['date'].min():%Y-%m-%d}..{table['date'].max():%Y-%m-%d} ({table['date'].nunique()} days)"
-    plot = plots.forecast_band(
-        totals, f"Robberies in Buenos Aires, forecast of {table['issued_at'].iloc[0]:%Y-%m-%d}"
-    )
+    plot = plots.forecast_band(totals, f"Robberies in Buenos Aires, forecast of {issue}")
     return {
         "dagster/row_count": len(table),
         "days": days,
@@ -166,5 +166,5 @@ def robbery_forecast(
     if problem := validate_forecast(table, key, days):
         yield schema_result({key: problem}, [key])
         raise dg.Failure(f"robbery_forecast {key} breaks its schema and is not stored: {problem}")
-    yield dg.Output({key: table}, metadata=_metadata(table, weather, mlflow_tracking))
+    yield dg.Output({key: table}, metadata=_metadata(key, table, weather, mlflow_tracking))
     yield schema_result({}, [key])
