@@ -4,6 +4,7 @@ import dagster as dg
 
 from crime_weather.core.settings import Settings, get_settings
 from crime_weather.orchestration.assets.effects import weather_effects
+from crime_weather.orchestration.assets.forecast import LANDING_FORECAST, robbery_forecast
 from crime_weather.orchestration.assets.ingest import (
     LANDING_CRIME,
     LANDING_WEATHER,
@@ -12,15 +13,16 @@ from crime_weather.orchestration.assets.ingest import (
     raw_weather,
 )
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
-from crime_weather.orchestration.jobs import acquisition, ingest_job, landing_file_rejected
+from crime_weather.orchestration.jobs import acquisition, forecast_job, ingest_job, landing_file_rejected
 from crime_weather.orchestration.resources import (
+    ForecastSource,
     IngestPolicy,
     LandingZone,
     MlflowTracking,
     TrainingPolicy,
     WarehouseIOManager,
 )
-from crime_weather.orchestration.sensors import retrain
+from crime_weather.orchestration.sensors import forecast, retrain
 from crime_weather.orchestration.sensors.landing import build_landing_sensor
 
 
@@ -46,6 +48,12 @@ def build_resources(settings: Settings) -> dict[str, object]:
             search_timeout_seconds=settings.search_timeout_seconds,
             seed=settings.seed,
         ),
+        "forecast_source": ForecastSource(
+            source=settings.forecast_source,
+            open_meteo_url=settings.open_meteo_forecast_url,
+            days=settings.forecast_days,
+            timeout_seconds=settings.forecast_timeout_seconds,
+        ),
     }
 
 
@@ -55,15 +63,18 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=[
             LANDING_CRIME,
             LANDING_WEATHER,
+            LANDING_FORECAST,
             raw_crime,
             raw_weather,
             daily_features,
             *retrain.automate([train_test_split, challenger_model, champion_model, weather_effects]),
+            robbery_forecast,
         ],
-        jobs=[ingest_job, landing_file_rejected, acquisition],
+        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job],
         sensors=[
             build_landing_sensor(settings.landing_poll_seconds),
             retrain.build_retrain_sensor(settings.automation_seconds),
+            forecast.build_promotion_sensor(settings.promotion_poll_seconds),
         ],
         schedules=[
             dg.ScheduleDefinition(
@@ -72,7 +83,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 cron_schedule=settings.acquisition_cron,
                 default_status=dg.DefaultScheduleStatus.RUNNING,
                 description="Looks for new files at CRIME_WEATHER_SOURCE (the launcher also does on start).",
-            )
+            ),
+            forecast.build_daily_schedule(settings.forecast_cron),
         ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

@@ -174,3 +174,51 @@ def events_for(
                     )
                 )
     return events
+
+
+OPEN_METEO_UNITS = {
+    "time": "iso8601",
+    "temperature_2m_mean": "°C",
+    "temperature_2m_min": "°C",
+    "temperature_2m_max": "°C",
+    "precipitation_sum": "mm",
+    "relative_humidity_2m_mean": "%",
+    "wind_speed_10m_mean": "km/h",
+    "pressure_msl_mean": "hPa",
+}
+
+
+def open_meteo_forecast(first, days: int = 7, latitude: float = -34.61, rain_day: int = 2) -> dict:
+    """A daily forecast as the Open-Meteo forecast API returns it (JSON), for the city from `first`.
+
+    Values made up by the test (a mild spring week with rain on day `rain_day`), never a real forecast.
+    """
+    dates = pd.date_range(pd.Timestamp(first), periods=days, freq="D")
+    means = [19.0 + (i % 3) for i in range(days)]
+    return {
+        "latitude": latitude,
+        "longitude": -58.44,
+        "generationtime_ms": 0.3,
+        "utc_offset_seconds": -10800,
+        "timezone": "America/Argentina/Buenos_Aires",
+        "timezone_abbreviation": "GMT-3",
+        "elevation": 25.0,
+        "daily_units": OPEN_METEO_UNITS,
+        "daily": {
+            "time": [day.strftime("%Y-%m-%d") for day in dates],
+            "temperature_2m_mean": means,
+            "temperature_2m_min": [mean - 5 for mean in means],
+            "temperature_2m_max": [mean + 6 for mean in means],
+            "precipitation_sum": [12.5 if i == rain_day else 0.0 for i in range(days)],
+            "relative_humidity_2m_mean": [65 + 2 * i for i in range(days)],
+            "wind_speed_10m_mean": [14.0 + i for i in range(days)],
+            # The API sends null for a variable it has no value for (here: the last day's pressure).
+            "pressure_msl_mean": [1013.0 - i for i in range(days - 1)] + [None],
+        },
+    }
+
+
+def forecast_json(first, days: int = 7, **kwargs) -> bytes:
+    import json
+
+    return json.dumps(open_meteo_forecast(first, days, **kwargs)).encode()

@@ -20,6 +20,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     monkeypatch.setenv("CRIME_WEATHER_HOME", str(tmp_path))
     monkeypatch.setenv("CRIME_WEATHER_SOURCE", "none")
+    monkeypatch.setenv("CRIME_WEATHER_FORECAST_SOURCE", "none")  # never the internet
     (tmp_path / "landing").mkdir()
     return tmp_path
 

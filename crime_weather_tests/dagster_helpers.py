@@ -33,6 +33,7 @@ def execute(instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.ExecuteI
         tags=dict(request.tags),
         asset_selection=request.asset_selection,
         run_config=request.run_config or None,
+        partition_key=request.partition_key,
         raise_on_error=False,
     )
 
@@ -74,3 +75,8 @@ def seed_daily_features(instance: dg.DagsterInstance, warehouse, frames) -> None
     for month, frame in frames.items():
         (folder / f"{month}.parquet").write_bytes(frame_to_parquet(frame))
         instance.report_runless_asset_event(dg.AssetMaterialization("daily_features", partition=month))
+
+
+def issue_forecast(instance: dg.DagsterInstance, issue: str) -> dg.ExecuteInProcessResult:
+    """One robbery_forecast run for an issue date, as the schedule or a sensor would request it."""
+    return execute(instance, dg.RunRequest(job_name="forecast", partition_key=issue))

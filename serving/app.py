@@ -30,6 +30,8 @@ from serving.batching import MicroBatcher
 from serving.decoding import StrictBody, close_struct_schemas
 from serving.effects import EffectsCache, EffectsController
 from serving.errors import Refused, problem_response, problem_specs
+from serving.forecast import STATE_KEY as FORECASTS
+from serving.forecast import ForecastController, ForecastReader
 from serving.instrument import Instrumented, access_logger
 from serving.metrics import CONTENT_TYPE, Metrics
 from serving.model_store import Champion, ModelStore
@@ -242,9 +244,13 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     store = ModelStore(settings.tracking_uri, settings.registered_model)
     runtime = Runtime(settings=settings, store=store, metrics=Metrics(store), freeze_gc=freeze_gc)
     app = Litestar(
-        route_handlers=[PredictionController, StatusController, EffectsController],
+        route_handlers=[PredictionController, StatusController, EffectsController, ForecastController],
         state=State(
-            {"runtime": runtime, "effects": EffectsCache(settings.tracking_uri, settings.api_poll_seconds)}
+            {
+                "runtime": runtime,
+                "effects": EffectsCache(settings.tracking_uri, settings.api_poll_seconds),
+                FORECASTS: ForecastReader.from_settings(settings),
+            }
         ),
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.api_max_body_bytes,

@@ -53,3 +53,22 @@ WEATHER_BOUNDS: Final[dict[str, tuple[float, float]]] = {
     "wind_speed_kmh": (0.0, 250.0),
     "pressure_hpa": (850.0, 1100.0),
 }
+
+# robbery_forecast (DESIGN.md §2): one row per (forecast day, comuna). Intervals are central
+# prediction intervals of the count at these levels (%), named interval_<level>_low/high.
+FORECAST_TABLE: Final = "robbery_forecast"
+FORECAST_MAX_DAYS: Final = 7  # the coming week: the issue day and the six after it
+INTERVAL_LEVELS: Final = (80, 95)
+INTERVAL_COLUMNS: Final = tuple(
+    f"interval_{level}_{side}" for level in INTERVAL_LEVELS for side in ("low", "high")
+)
+FORECAST_COLUMNS: Final = (
+    "date",
+    "comuna",
+    "expected_robberies",
+    *INTERVAL_COLUMNS,
+    *WEATHER_FIELDS,
+    "model_version",
+    "weather_source",
+    "issued_at",
+)

@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from crime_weather.core.names import FORECAST_MAX_DAYS
+
 OFFICIAL_SOURCE = "official"
 
 DEFAULT_WEATHER_PRIORITY = (
@@ -60,6 +62,30 @@ class Settings(BaseSettings):
     )
     open_meteo_url: str = "https://archive-api.open-meteo.com/v1/archive"
     acquisition_cron: str = Field(default="0 6 * * *", description="When acquisition looks for new files.")
+
+    # Forecasts (robbery_forecast): the weather forecast for the coming days, issued daily.
+    forecast_source: str = Field(
+        default=OFFICIAL_SOURCE,
+        description="Where the weather forecast comes from: 'official' (the Open-Meteo forecast API), "
+        "a file or a folder (its newest file) in Open-Meteo's or another weather layout, or 'none' (only "
+        "forecast files dropped into the landing zone).",
+    )
+    open_meteo_forecast_url: str = "https://api.open-meteo.com/v1/forecast"
+    forecast_days: int = Field(
+        default=FORECAST_MAX_DAYS,
+        ge=1,
+        le=FORECAST_MAX_DAYS,
+        description="Days a forecast covers, the issue day first.",
+    )
+    forecast_cron: str = Field(
+        default="0 7 * * *", description="When the daily forecast is issued, in the city's time zone."
+    )
+    forecast_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long the forecast source has to answer."
+    )
+    promotion_poll_seconds: int = Field(
+        default=30, ge=5, description="How often forecast_on_promotion looks at the champion alias."
+    )
 
     # Ingestion.
     weather_priority: Annotated[tuple[str, ...], NoDecode] = DEFAULT_WEATHER_PRIORITY

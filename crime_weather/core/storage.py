@@ -1,17 +1,24 @@
-"""A tiny blob store over a local folder or an S3 prefix.
+"""A tiny blob store over a local folder or an S3 prefix, and the warehouse's parquet encoding.
 
 The landing zone and the warehouse use the same two operations everywhere (list with versions,
 read, write atomically), so the embedded default (folders) and compose (SeaweedFS) run the same code.
+The parquet helpers live here, not with the Dagster IO manager, because the API reads the warehouse
+too (GET /forecast) and has no Dagster.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 # Files a user or a tool is still writing, and our own temporary files: never treated as data.
 _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
@@ -143,3 +150,20 @@ def open_store(uri: str, endpoint_url: str | None = None) -> BlobStore:
     if uri.startswith("s3://"):
         return S3Store(uri, endpoint_url)
     return LocalStore(uri)
+
+
+def frame_to_parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def parquet_to_frame(data: bytes) -> pd.DataFrame:
+    """A warehouse table, strings as pandas' pyarrow strings (the dtype the schemas expect)."""
+    table = pq.read_table(io.BytesIO(data))
+    return table.to_pandas(
+        types_mapper={
+            pa.string(): pd.StringDtype("pyarrow"),
+            pa.large_string(): pd.StringDtype("pyarrow"),
+        }.get
+    )

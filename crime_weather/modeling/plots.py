@@ -8,6 +8,7 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -41,6 +42,31 @@ def predicted_vs_observed(folds: pd.DataFrame, naive: pd.Series | None, title: s
         axis.plot(months, naive.to_numpy(), color="tab:orange", marker=".", ls="--", label=str(naive.name))
     axis.set(ylabel="robberies per month", title=title)
     axis.tick_params(axis="x", rotation=60)
+    axis.legend(loc="lower left")
+    return _png(figure)
+
+
+def forecast_band(totals: pd.DataFrame, title: str) -> bytes:
+    """The city's expected robberies per forecast day with its 80 % and 95 % prediction bands
+    (modeling.forecast.city_totals)."""
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    days = pd.to_datetime(totals["date"])
+    axis.fill_between(
+        days,
+        totals["interval_95_low"],
+        totals["interval_95_high"],
+        color="tab:blue",
+        alpha=0.15,
+        label="95 %",
+    )
+    axis.fill_between(
+        days, totals["interval_80_low"], totals["interval_80_high"], color="tab:blue", alpha=0.3, label="80 %"
+    )
+    axis.plot(days, totals["expected_robberies"], marker="o", color="tab:blue", label="expected")
+    axis.set(ylabel="robberies in the city", title=title)
+    axis.set_ylim(bottom=0)
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b"))
+    figure.autofmt_xdate()
     axis.legend(loc="lower left")
     return _png(figure)
 

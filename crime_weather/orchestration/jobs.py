@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from crime_weather.orchestration.assets.forecast import robbery_forecast
 from crime_weather.orchestration.assets.ingest import daily_features, raw_crime, raw_weather
 from crime_weather.orchestration.resources import LandingZone
 from crime_weather.sources.catalog import REJECTED, describe
@@ -16,6 +17,15 @@ ingest_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     tags={STAGE_TAG: "ingest"},
     description="Parse, validate and featurize the months a landing-zone change affects.",
+)
+
+# One issue date per run; launched daily, after a promotion and when a forecast file lands.
+forecast_job = dg.define_asset_job(
+    "forecast",
+    selection=dg.AssetSelection.assets(robbery_forecast),
+    executor_def=dg.in_process_executor,
+    tags={STAGE_TAG: "forecast"},
+    description="Issue the robbery forecast of the coming days for one issue date.",
 )
 
 

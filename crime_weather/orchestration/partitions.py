@@ -1,5 +1,15 @@
-"""Monthly partitions, added by the landing sensor as crime data for a month first appears."""
+"""Partitions: monthly for the data, daily for the forecasts.
+
+`months` are added by the landing sensor as crime data for a month first appears. `issue_dates` are
+the days a forecast is issued, on the city's calendar, today included (end_offset=1): a forecast is
+issued in the morning of its first day.
+"""
 
 import dagster as dg
 
+from crime_weather.sources.official import CITY_TIMEZONE
+
 months = dg.DynamicPartitionsDefinition(name="months")
+
+FIRST_ISSUE_DATE = "2026-01-01"
+issue_dates = dg.DailyPartitionsDefinition(start_date=FIRST_ISSUE_DATE, timezone=CITY_TIMEZONE, end_offset=1)

@@ -1,43 +1,27 @@
-"""Small configurable resources: the warehouse IO manager and the landing zone."""
+"""Small configurable resources: the warehouse IO manager, the landing zone, MLflow, the forecast source."""
 
-import io
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from mlflow.tracking import MlflowClient
 
-from crime_weather.core.storage import BlobInfo, BlobStore, open_store
+from crime_weather.core.settings import OFFICIAL_SOURCE
+from crime_weather.core.storage import BlobInfo, BlobStore, frame_to_parquet, open_store, parquet_to_frame
 from crime_weather.modeling import tracking
 from crime_weather.modeling.tracking import RunLog, client_for, experiment_id
 from crime_weather.modeling.train import TrainingBudget
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
+from crime_weather.sources.forecast import WeatherForecast, city_day, fetch_forecast
 
 
 @lru_cache(maxsize=8)
 def _store(uri: str, endpoint_url: str | None) -> BlobStore:
     return open_store(uri, endpoint_url)
-
-
-def frame_to_parquet(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
-    return buffer.getvalue()
-
-
-def parquet_to_frame(data: bytes) -> pd.DataFrame:
-    table = pq.read_table(io.BytesIO(data))
-    return table.to_pandas(
-        types_mapper={
-            pa.string(): pd.StringDtype("pyarrow"),
-            pa.large_string(): pd.StringDtype("pyarrow"),
-        }.get
-    )
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
@@ -97,6 +81,15 @@ class LandingZone(dg.ConfigurableResource):
     def files(self) -> list[LandingFile]:
         """Every file, described; a file is re-read only when its version changes."""
         return [_describe_cached(self.uri, self.s3_endpoint_url, info) for info in self.store.list()]
+
+    def files_landed_on(self, day: dt.date) -> list[LandingFile]:
+        """The files that landed on a day of the city's calendar, described; the others are not read
+        (a forecast run need not parse every crime file to find today's forecast)."""
+        return [
+            _describe_cached(self.uri, self.s3_endpoint_url, info)
+            for info in self.store.list()
+            if city_day(info.modified) == day
+        ]
 
     def open(self, file: LandingFile) -> RawFile:
         return open_raw(self.store.read(file.key), file.key)
@@ -205,3 +198,21 @@ class TrainingPolicy(dg.ConfigurableResource):
             backtest_folds=self.backtest_folds,
             seed=self.seed,
         )
+
+
+class ForecastSource(dg.ConfigurableResource):
+    """Where the weather forecast comes from (CRIME_WEATHER_FORECAST_SOURCE) and how many days it covers."""
+
+    source: str
+    open_meteo_url: str
+    days: int
+    timeout_seconds: float
+
+    @property
+    def name(self) -> str:
+        """The source as a user configured it, for messages: the API's URL, a path, or none."""
+        return self.open_meteo_url if self.source == OFFICIAL_SOURCE else self.source
+
+    def fetch(self, priority: list[str]) -> WeatherForecast:
+        """The current forecast; ForecastSourceError (naming the source) when it does not answer."""
+        return fetch_forecast(self.source, self.open_meteo_url, self.days, self.timeout_seconds, priority)

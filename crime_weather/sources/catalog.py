@@ -1,6 +1,9 @@
-"""What each landing file is: crime, weather, skipped (no daily data) or rejected (unreadable).
+"""What each landing file is: crime, weather, a weather forecast, skipped (no daily data) or
+rejected (unreadable).
 
 The sensor and the assets share this description, so "which file wins month M" is computed one way.
+A forecast is weather by layout; it is told apart by its days (sources.forecast.is_forecast) and is
+never ingested as observed weather.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from crime_weather.core.storage import BlobInfo
 from crime_weather.sources.crime import crime_months, expected_layouts, is_crime_header
 from crime_weather.sources.files import LandingFileError, RawFile, open_raw
+from crime_weather.sources.forecast import city_day, is_forecast
 from crime_weather.sources.weather import (
     expected_weather_layouts,
     is_monthly_series,
@@ -18,7 +22,7 @@ from crime_weather.sources.weather import (
     weather_layout,
 )
 
-CRIME, WEATHER, SKIPPED, REJECTED = "crime", "weather", "skipped", "rejected"
+CRIME, WEATHER, FORECAST, SKIPPED, REJECTED = "crime", "weather", "forecast", "skipped", "rejected"
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,16 @@ def describe(info: BlobInfo, data: bytes) -> LandingFile:
             if not months:
                 raise LandingFileError(info.key, "holds no rows with a usable date")
         elif kind == WEATHER:
-            months = parse_weather(raw).months
+            parsed = parse_weather(raw)
+            months = parsed.months
             if not months:
                 raise LandingFileError(info.key, "holds no days with usable weather values")
+            if is_forecast(parsed.days, info.modified):
+                kind, months = FORECAST, ()
+                detail = (
+                    f"forecast of {parsed.days[0]:%Y-%m-%d}..{parsed.days[-1]:%Y-%m-%d}, "
+                    f"landed {city_day(info.modified)}"
+                )
         return LandingFile(info.key, info.version, info.modified, kind, layout, tuple(months), detail)
     except LandingFileError as error:
         return LandingFile(info.key, info.version, info.modified, REJECTED, None, (), str(error))

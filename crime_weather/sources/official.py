@@ -1,7 +1,8 @@
 """Official download locations, in one place (see ../shared/data/SOURCES.md).
 
 Crime: GCBA "Mapa del Delito" yearly CSVs on BA Data's CDN. Weather: Open-Meteo's historical
-archive API for the city centre, one JSON file per year.
+archive API for the city centre, one JSON file per year; the coming days from Open-Meteo's forecast
+API for the same point.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ LEGACY_CRIME_URL = "http://cdn.buenosaires.gob.ar/datosabiertos/datasets/mapa-de
 LEGACY_CRIME_YEARS = range(2017, 2020)
 
 CITY_LATITUDE, CITY_LONGITUDE = -34.61, -58.44
+# Days are the city's days: weather files are requested in its time zone, forecasts issued by its calendar.
+CITY_TIMEZONE = "America/Argentina/Buenos_Aires"
 OPEN_METEO_DAILY = (
     "temperature_2m_mean",
     "temperature_2m_min",
@@ -46,7 +49,22 @@ def open_meteo_url(base: str, year: int) -> str:
         "start_date": f"{year}-01-01",
         "end_date": f"{year}-12-31",
         "daily": ",".join(OPEN_METEO_DAILY),
-        "timezone": "America/Argentina/Buenos_Aires",
+        "timezone": CITY_TIMEZONE,
+        "wind_speed_unit": "kmh",
+        "temperature_unit": "celsius",
+        "precipitation_unit": "mm",
+    }
+    return f"{base}?{urlencode(query)}"
+
+
+def open_meteo_forecast_url(base: str, days: int) -> str:
+    """The daily forecast for the city from today (its time zone) on, `days` days, in canonical units."""
+    query = {
+        "latitude": CITY_LATITUDE,
+        "longitude": CITY_LONGITUDE,
+        "daily": ",".join(OPEN_METEO_DAILY),
+        "forecast_days": days,
+        "timezone": CITY_TIMEZONE,
         "wind_speed_unit": "kmh",
         "temperature_unit": "celsius",
         "precipitation_unit": "mm",

@@ -44,6 +44,14 @@ class WeatherParse:
             keys.update(series.frame.index.strftime("%Y-%m"))
         return sorted(keys)
 
+    @property
+    def days(self) -> pd.DatetimeIndex:
+        """Every day with at least one value, in any series."""
+        days = pd.DatetimeIndex([], name="date")
+        for series in self.series:
+            days = days.union(series.frame.index)
+        return days
+
 
 Columns = dict[str, pd.Series]
 

@@ -5,6 +5,7 @@ Pure logic, so the sensor stays thin and every rule here is tested without Dagst
 - a weather file is run for the known months it covers that no crime run already refreshes;
 - a removed crime file hands its months to the next newest file that covers them;
 - unreadable files are reported, never retried until they change;
+- a new or changed forecast file issues a forecast (never an ingest: it is not observed weather);
 - a weather change skips months whose crime data was refused: they are rebuilt, weather included,
   when a corrected crime file lands.
 """
@@ -16,7 +17,15 @@ import json
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
-from crime_weather.sources.catalog import CRIME, REJECTED, SKIPPED, WEATHER, LandingFile, crime_winners
+from crime_weather.sources.catalog import (
+    CRIME,
+    FORECAST,
+    REJECTED,
+    SKIPPED,
+    WEATHER,
+    LandingFile,
+    crime_winners,
+)
 
 CRIME_ASSETS = ("raw_crime", "raw_weather", "daily_features")
 WEATHER_ASSETS = ("raw_weather", "daily_features")
@@ -36,6 +45,7 @@ class IngestPlan:
     runs: list[PlannedRun] = field(default_factory=list)
     rejected: list[LandingFile] = field(default_factory=list)
     skipped: list[LandingFile] = field(default_factory=list)
+    forecasts: list[LandingFile] = field(default_factory=list)
     changed: list[LandingFile] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
@@ -81,6 +91,7 @@ def plan_ingest(
     )
     plan.rejected = [file for file in plan.changed if file.kind == REJECTED]
     plan.skipped = [file for file in plan.changed if file.kind == SKIPPED]
+    plan.forecasts = [file for file in plan.changed if file.kind == FORECAST]
     winners = crime_winners(current)
     plan.new_months = sorted(set(winners) - set(known_months))
 

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 import pandas as pd
 import pandera.pandas as pa
 
-from crime_weather.core.names import COMUNAS, TARGET, WEATHER_BOUNDS, WEATHER_FIELDS
+from crime_weather.core.names import (
+    COMUNAS,
+    INTERVAL_COLUMNS,
+    INTERVAL_LEVELS,
+    TARGET,
+    WEATHER_BOUNDS,
+    WEATHER_FIELDS,
+)
 from crime_weather.sources.crime import LATITUDE_RANGE, LONGITUDE_RANGE
 
 _STRING = pd.StringDtype("pyarrow")
@@ -126,4 +133,67 @@ def daily_features_schema(months: Months = None) -> pa.DataFrameSchema:
         strict=True,
         ordered=True,
         name="daily_features",
+    )
+
+
+def _forecast_window(issue_date: str | None, days: int | None) -> list[pa.Check]:
+    """Every forecast day lies in the issue's window: the issue date and the `days - 1` after it."""
+    if issue_date is None or days is None:
+        return []
+    first = pd.Timestamp(issue_date)
+    last = first + pd.Timedelta(days=days - 1)
+    return [
+        pa.Check(
+            lambda frame: frame["date"].between(first, last),
+            element_wise=False,
+            error=f"every date falls in the issue's window {first:%Y-%m-%d}..{last:%Y-%m-%d}",
+            name="dates_in_window",
+        )
+    ]
+
+
+def _nested_intervals(frame: pd.DataFrame) -> pd.Series:
+    """0 <= low 95 <= low 80 <= high 80 <= high 95, row by row."""
+    (low_80, high_80), (low_95, high_95) = (
+        (frame[f"interval_{level}_low"], frame[f"interval_{level}_high"]) for level in INTERVAL_LEVELS
+    )
+    return (low_95 <= low_80) & (low_80 <= high_80) & (high_80 <= high_95)
+
+
+def robbery_forecast_schema(issue_date: str | None = None, days: int | None = None) -> pa.DataFrameSchema:
+    """One issue of robbery_forecast: the complete (day x comuna) grid of the forecast days, counts
+    and nested intervals, the weather within bounds, and one model version and issue time."""
+    columns = {
+        "date": pa.Column("datetime64[ns]", nullable=False),
+        "comuna": pa.Column("int64", pa.Check.isin(COMUNAS), nullable=False),
+        "expected_robberies": pa.Column(float, pa.Check.ge(0), nullable=False),
+        **{name: pa.Column("int64", pa.Check.ge(0), nullable=False) for name in INTERVAL_COLUMNS},
+        **_weather_columns(),
+        "model_version": pa.Column(_STRING, nullable=False),
+        "weather_source": pa.Column(_STRING, nullable=False),
+        "issued_at": pa.Column(pd.DatetimeTZDtype("ns", "UTC"), nullable=False),
+    }
+    return pa.DataFrameSchema(
+        columns,
+        checks=[
+            *_forecast_window(issue_date, days),
+            pa.Check(
+                _nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"
+            ),
+            pa.Check(
+                lambda frame: frame.groupby("date")["comuna"].transform("size") == len(COMUNAS),
+                element_wise=False,
+                error="complete grid: every date has each comuna 1..15 exactly once",
+                name="complete_grid",
+            ),
+            pa.Check(
+                lambda frame: frame[["model_version", "issued_at"]].nunique().le(1).all(),
+                error="one issue: a single model version and issue time",
+                name="one_issue",
+            ),
+        ],
+        unique=["date", "comuna"],
+        strict=True,
+        ordered=True,
+        name="robbery_forecast",
     )

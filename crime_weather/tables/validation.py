@@ -17,7 +17,12 @@ from crime_weather.core.months import month_days, split_by_month
 from crime_weather.sources.crime import CrimeParse
 from crime_weather.sources.weather import CombinedWeather, SourceSeries, combine_weather
 from crime_weather.tables.features import build_daily_features, covered_days
-from crime_weather.tables.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
+from crime_weather.tables.schemas import (
+    daily_features_schema,
+    raw_crime_schema,
+    raw_weather_schema,
+    robbery_forecast_schema,
+)
 
 
 @dataclass
@@ -133,3 +138,14 @@ def validate_by_month(schema: pa.DataFrameSchema, frame: pd.DataFrame, months: l
         }
         return {month: summarize_cases(part) for month, part in failing.items()}
     return {}
+
+
+def validate_forecast(frame: pd.DataFrame, issue_date: str, days: int) -> str | None:
+    """Why one issue of robbery_forecast breaks its schema, or None when it holds."""
+    if frame.empty:
+        return "no rows: the forecast has no day"
+    try:
+        robbery_forecast_schema(issue_date, days).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as error:
+        return summarize_cases(error.failure_cases.reset_index(drop=True))
+    return None

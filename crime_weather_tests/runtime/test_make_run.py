@@ -1,7 +1,8 @@
 """`make run`, as a user runs it: a fresh home, the shared data as mirror, nothing clicked.
 
 It must end with the API serving a champion, Dagster's GraphQL showing the lineage from the raw
-assets to champion_model, and SIGTERM stopping every process it started.
+assets to champion_model, a forecast served as soon as a forecast file lands (offline: no forecast
+API), and SIGTERM stopping every process it started.
 """
 
 import signal
@@ -12,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from crime_weather.sources.forecast import city_day
+from crime_weather_tests import builders
 from crime_weather_tests.platform import kill_processes_with_env, processes_with_env, wait_for
 from harness.processes import ROOT, clean_environment
 
@@ -47,6 +50,7 @@ def platform(shared_raw, tmp_path_factory):
         CRIME_WEATHER_SEARCH_TRIALS="4",
         CRIME_WEATHER_SEARCH_FOLDS="2",
         CRIME_WEATHER_BACKTEST_FOLDS="3",
+        CRIME_WEATHER_FORECAST_SOURCE="none",  # offline: forecasts come from files dropped into landing
     )
     log = (home.parent / "make-run.log").open("wb")
     make = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -115,6 +119,24 @@ def test_graphql_shows_the_lineage_from_raw_files_to_the_champion(platform):
         '{ assetOrError(assetKey: {path: ["champion_model"]}) { ... on Asset { assetMaterializations(limit: 1) { runId } } } }'
     )
     assert materialized["assetOrError"]["assetMaterializations"]
+
+
+def test_a_forecast_file_dropped_into_landing_is_served_as_the_forecast(platform):
+    home, make = platform
+    assert httpx.get("http://127.0.0.1:8800/forecast", timeout=5).status_code == 404  # none issued yet
+    today = city_day(time.time())
+    (home / "landing" / "pronostico.json").write_bytes(builders.forecast_json(today))
+
+    def served() -> dict | None:
+        assert make.poll() is None, f"make run exited with {make.returncode}"
+        response = httpx.get("http://127.0.0.1:8800/forecast", timeout=5)
+        return response.json() if response.status_code == 200 else None
+
+    forecast = wait_for(served, timeout=180, what="a forecast served by the API", every=3)
+    model = httpx.get("http://127.0.0.1:8800/model", timeout=5).json()
+    assert forecast["issue_date"] == str(today) and forecast["model_version"] == model["version"]
+    assert len(forecast["rows"]) == 7 * 15 and forecast["weather_source"].endswith("pronostico.json")
+    assert (home / "warehouse" / "robbery_forecast" / f"{today}.parquet").exists()
 
 
 def test_sigterm_stops_every_process_it_started(platform):

@@ -1,4 +1,4 @@
-from crime_weather.sources.catalog import CRIME, REJECTED, SKIPPED, WEATHER, LandingFile
+from crime_weather.sources.catalog import CRIME, FORECAST, REJECTED, SKIPPED, WEATHER, LandingFile
 from crime_weather.tables.landing_plan import (
     CRIME_ASSETS,
     WEATHER_ASSETS,
@@ -83,3 +83,12 @@ def test_contiguous_segments_follow_the_partition_order():
         ("2019-03", "2019-03"),
     ]
     assert contiguous_segments(order, ()) == []
+
+
+def test_a_forecast_file_is_planned_as_a_forecast_never_as_weather():
+    files = [crime("a.csv", ["2019-01"]), LandingFile("om.json", "1", 5.0, FORECAST, "open_meteo_daily_json")]
+    plan = plan_ingest(decode_cursor(encode_cursor(files[:1])), files, ["2019-01"])
+    assert [file.key for file in plan.forecasts] == ["om.json"] and plan.runs == []
+    assert not plan.is_empty
+    unchanged = plan_ingest(decode_cursor(encode_cursor(files)), files, ["2019-01"])
+    assert unchanged.is_empty and unchanged.forecasts == []

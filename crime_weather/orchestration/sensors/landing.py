@@ -1,16 +1,20 @@
-"""landing_sensor: new or changed files in the landing zone become partitions and ingest runs."""
+"""landing_sensor: new or changed files in the landing zone become partitions and ingest runs; a new
+forecast file issues a forecast."""
 
 import datetime as dt
 from collections import Counter
 
 import dagster as dg
 
+from crime_weather.orchestration.assets.forecast import LANDING_FORECAST
 from crime_weather.orchestration.assets.ingest import LANDING_CRIME, LANDING_WEATHER, refused_crime_months
-from crime_weather.orchestration.jobs import FILE_TAG, ingest_job, landing_file_rejected
+from crime_weather.orchestration.jobs import FILE_TAG, forecast_job, ingest_job, landing_file_rejected
 from crime_weather.orchestration.metadata import markdown_table
-from crime_weather.orchestration.partitions import months
+from crime_weather.orchestration.partitions import issue_dates, months
 from crime_weather.orchestration.resources import LandingZone
-from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
+from crime_weather.orchestration.sensors.forecast import TRIGGER_TAG
+from crime_weather.sources.catalog import CRIME, FORECAST, WEATHER, LandingFile
+from crime_weather.sources.forecast import city_day
 from crime_weather.tables.landing_plan import (
     WEATHER_ASSETS,
     IngestPlan,
@@ -33,12 +37,13 @@ def _inventory(files: list[LandingFile], kind: str) -> dg.AssetMaterialization:
             "file": file.key,
             "layout": file.layout or "",
             "months": f"{file.months[0]} .. {file.months[-1]} ({len(file.months)})" if file.months else "",
+            **({"days": file.detail} if kind == FORECAST else {}),
             "landed": dt.datetime.fromtimestamp(file.landed_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
         }
         for file in files
         if file.kind == kind
     ]
-    asset = LANDING_CRIME.key if kind == CRIME else LANDING_WEATHER.key
+    asset = {CRIME: LANDING_CRIME, WEATHER: LANDING_WEATHER, FORECAST: LANDING_FORECAST}[kind].key
     return dg.AssetMaterialization(
         asset_key=asset,
         metadata={"files": len(rows), "inventory": markdown_table(pd.DataFrame(rows), rows=100)},
@@ -106,6 +111,26 @@ def _rejection_requests(plan: IngestPlan) -> list[dg.RunRequest]:
     ]
 
 
+def _forecast_requests(context: dg.SensorEvaluationContext, plan: IngestPlan) -> list[dg.RunRequest]:
+    """A new or changed forecast file issues the forecast of the day it landed (today, as a rule)."""
+    requests = []
+    for file in plan.forecasts:
+        issue = city_day(file.landed_at).isoformat()
+        if not issue_dates.has_partition_key(issue):
+            context.log.warning(f"{file.key} ({file.detail}): no forecast partition for {issue}; not issued.")
+            continue
+        context.log.info(f"Forecast file {file.key} ({file.detail}): issuing the forecast of {issue}.")
+        requests.append(
+            dg.RunRequest(
+                run_key=f"forecast:{file.run_key}",
+                job_name=forecast_job.name,
+                partition_key=issue,
+                tags={FILE_TAG: file.key[:200], TRIGGER_TAG: "forecast file"},
+            )
+        )
+    return requests
+
+
 def evaluate_landing(
     context: dg.SensorEvaluationContext, landing: LandingZone
 ) -> dg.SensorResult | dg.SkipReason:
@@ -119,9 +144,13 @@ def evaluate_landing(
     _report(context, plan)
     changed_kinds = {file.kind for file in plan.changed} | {f.kind for f in previous if f.key in plan.removed}
     return dg.SensorResult(
-        run_requests=_ingest_requests(context, plan, known + plan.new_months) + _rejection_requests(plan),
+        run_requests=_ingest_requests(context, plan, known + plan.new_months)
+        + _rejection_requests(plan)
+        + _forecast_requests(context, plan),
         dynamic_partitions_requests=[months.build_add_request(plan.new_months)] if plan.new_months else [],
-        asset_events=[_inventory(current, kind) for kind in (CRIME, WEATHER) if kind in changed_kinds],
+        asset_events=[
+            _inventory(current, kind) for kind in (CRIME, WEATHER, FORECAST) if kind in changed_kinds
+        ],
         cursor=encode_cursor(current),
     )
 
@@ -129,7 +158,7 @@ def evaluate_landing(
 def build_landing_sensor(interval_seconds: int = 15) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_sensor",
-        jobs=[ingest_job, landing_file_rejected],
+        jobs=[ingest_job, landing_file_rejected, forecast_job],
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Watches the landing zone: new months become partitions, changed files become ingest runs.",

@@ -1,0 +1,97 @@
+"""When a forecast is issued: every morning (`daily_forecast`) and after every promotion
+(`forecast_on_promotion`); sensors/landing.py adds a third trigger, a forecast file landing.
+
+The promotion sensor watches the registry's `champion` alias itself rather than champion_model's
+materializations: a promotion is the alias moving, whoever moved it (the retrain, `make retrain`, a
+person in MLflow's UI), and the first champion ever counts too.
+"""
+
+import datetime as dt
+import time
+
+import dagster as dg
+
+from crime_weather.modeling.registry import CHAMPION, alias_version
+from crime_weather.orchestration.jobs import forecast_job
+from crime_weather.orchestration.resources import ForecastSource, LandingZone, MlflowTracking
+from crime_weather.sources.catalog import FORECAST
+from crime_weather.sources.forecast import NO_SOURCE, city_day
+from crime_weather.sources.official import CITY_TIMEZONE
+
+TRIGGER_TAG = "crime_weather/forecast_trigger"
+
+
+def nothing_to_forecast_from(landing: LandingZone, source: ForecastSource, issue: dt.date) -> str | None:
+    """Why a run for `issue` would surely fail for want of weather, or None. Only with the source
+    `none` and no forecast file landed that day: a source that may answer is always tried."""
+    if source.source not in ("", NO_SOURCE):
+        return None
+    if any(file.kind == FORECAST for file in landing.files_landed_on(issue)):
+        return None
+    return (
+        f"CRIME_WEATHER_FORECAST_SOURCE is none and no forecast file landed in {landing.uri} on {issue}: "
+        "nothing to forecast from"
+    )
+
+
+def build_promotion_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="forecast_on_promotion",
+        job=forecast_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Issues today's forecast again with the new champion whenever the champion alias moves.",
+    )
+    def forecast_on_promotion(
+        context: dg.SensorEvaluationContext,
+        mlflow_tracking: MlflowTracking,
+        landing: LandingZone,
+        forecast_source: ForecastSource,
+    ) -> dg.SensorResult | dg.SkipReason:
+        # Asked first and briefly: MLflow's own client retries for minutes when the server is down.
+        if reason := mlflow_tracking.unreachable():
+            return dg.SkipReason(f"MLflow at {mlflow_tracking.tracking_uri} cannot be reached ({reason}).")
+        champion = alias_version(mlflow_tracking.client(), mlflow_tracking.registered_model, CHAMPION)
+        if champion is None:
+            return dg.SkipReason(f"No '{CHAMPION}' alias on {mlflow_tracking.registered_model} yet.")
+        version = str(champion.version)
+        if version == context.cursor:
+            return dg.SkipReason(f"Champion v{version} unchanged.")
+        issue = city_day(time.time())
+        if reason := nothing_to_forecast_from(landing, forecast_source, issue):
+            return dg.SensorResult(skip_reason=f"Champion v{version}: {reason}.", cursor=version)
+        context.log.info(f"Champion is now v{version}: issuing the forecast of {issue} with it.")
+        request = dg.RunRequest(
+            run_key=f"{issue}:champion-v{version}",
+            job_name=forecast_job.name,
+            partition_key=issue.isoformat(),
+            tags={TRIGGER_TAG: f"promotion of v{version}"},
+        )
+        return dg.SensorResult(run_requests=[request], cursor=version)
+
+    return forecast_on_promotion
+
+
+def build_daily_schedule(cron: str) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="daily_forecast",
+        cron_schedule=cron,
+        job=forecast_job,
+        execution_timezone=CITY_TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Issues the forecast of the coming days every morning (CRIME_WEATHER_FORECAST_CRON, city time).",
+    )
+    def daily_forecast(
+        context: dg.ScheduleEvaluationContext, landing: LandingZone, forecast_source: ForecastSource
+    ) -> dg.RunRequest | dg.SkipReason:
+        issue = city_day(context.scheduled_execution_time.timestamp())
+        if reason := nothing_to_forecast_from(landing, forecast_source, issue):
+            return dg.SkipReason(reason)
+        return dg.RunRequest(
+            run_key=f"{issue}:daily",
+            job_name=forecast_job.name,
+            partition_key=issue.isoformat(),
+            tags={TRIGGER_TAG: "daily"},
+        )
+
+    return daily_forecast

@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import poisson
+
+from crime_weather.modeling.forecast import city_totals
+from crime_weather.modeling.intervals import poisson_interval
+
+
+@pytest.mark.parametrize("level", [0.8, 0.95])
+def test_simulated_poisson_counts_fall_inside_at_least_at_the_level(level):
+    rng = np.random.default_rng(7)
+    means = rng.uniform(0.5, 40, 200_000)
+    counts = rng.poisson(means)
+    low, high = poisson_interval(means, level)
+    coverage = float(np.mean((counts >= low) & (counts <= high)))
+    # Discrete counts: the interval covers at least `level`, a few points more at these means.
+    assert level - 0.005 <= coverage <= level + 0.06
+
+
+def test_bounds_are_the_equal_tailed_quantiles():
+    means = np.array([0.3, 2.0, 17.5, 250.0])
+    for level in (0.8, 0.95):
+        tail = (1 - level) / 2
+        low, high = poisson_interval(means, level)
+        assert np.all(poisson.cdf(low, means) >= tail) and np.all(poisson.cdf(low - 1, means) < tail)
+        assert np.all(poisson.cdf(high, means) >= 1 - tail) and np.all(
+            poisson.cdf(high - 1, means) < 1 - tail
+        )
+        assert low.dtype == high.dtype == np.int64
+
+
+def test_wider_level_nests_the_narrower_and_zero_is_a_point():
+    means = np.linspace(0, 60, 121)
+    low_80, high_80 = poisson_interval(means, 0.8)
+    low_95, high_95 = poisson_interval(means, 0.95)
+    assert np.all(low_95 <= low_80) and np.all(low_80 <= high_80) and np.all(high_80 <= high_95)
+    assert (low_95[0], high_95[0]) == (0, 0)
+
+
+@pytest.mark.parametrize("bad", [[-1.0], [np.nan], [np.inf]])
+def test_impossible_means_are_refused(bad):
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        poisson_interval(bad, 0.8)
+
+
+def test_a_level_outside_0_1_is_refused():
+    with pytest.raises(ValueError, match="level"):
+        poisson_interval([1.0], 80)
+
+
+def test_city_total_is_poisson_of_the_summed_means():
+    days = pd.to_datetime(["2026-12-01"] * 15 + ["2026-12-02"] * 15)
+    forecast = pd.DataFrame({"date": days, "expected_robberies": np.r_[np.full(15, 3.0), np.full(15, 4.0)]})
+    totals = city_totals(forecast)
+    assert totals["expected_robberies"].tolist() == [45.0, 60.0]
+    low, high = poisson_interval([45.0, 60.0], 0.95)
+    assert totals["interval_95_low"].tolist() == low.tolist()
+    assert totals["interval_95_high"].tolist() == high.tolist()
+    # Much narrower, relative to the mean, than fifteen comuna intervals added up.
+    comuna_low, comuna_high = poisson_interval([3.0], 0.95)
+    assert high[0] - low[0] < 15 * (comuna_high[0] - comuna_low[0])
