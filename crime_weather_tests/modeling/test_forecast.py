@@ -14,7 +14,7 @@ from crime_weather.sources.forecast import read_forecast
 from crime_weather.tables.schemas import robbery_forecast_schema
 from crime_weather.tables.validation import validate_forecast
 from crime_weather_tests import builders
-from harness.models import synthetic_features
+from harness.models import model_config, synthetic_features
 
 ISSUE = dt.date(2026, 12, 1)
 ISSUED_AT = pd.Timestamp("2026-12-01T10:00:00Z")
@@ -23,7 +23,7 @@ ISSUED_AT = pd.Timestamp("2026-12-01T10:00:00Z")
 @pytest.fixture(scope="module")
 def pipeline():
     frame = synthetic_features(["2019-01", "2019-02"])["2019-01"]
-    return build_pipeline({"max_iter": 20}).fit(model_input(frame), frame[TARGET])
+    return build_pipeline(model_config(20)).fit(model_input(frame), frame[TARGET])
 
 
 @pytest.fixture
