@@ -58,7 +58,7 @@ class Runtime:
     metrics: Metrics
     freeze_gc: bool = False
     executor: ThreadPoolExecutor | None = None
-    batcher: MicroBatcher[Champion, Observation] | None = field(default=None)
+    batcher: MicroBatcher[Champion, Observation, RowPrediction] | None = field(default=None)
 
     def champion(self) -> Champion:
         """The model a request runs on, read once: a swap mid-request does not change it."""
@@ -69,7 +69,7 @@ class Runtime:
 
     async def run(
         self, champion: Champion, observations: list[Observation], source: str = "single"
-    ) -> list[float]:
+    ) -> list[RowPrediction]:
         """One model call in a worker thread; `source` labels it in /metrics (`single` or `batch`)."""
         loop = asyncio.get_running_loop()
         values = await loop.run_in_executor(self.executor, predict_rows, champion, observations)
@@ -110,8 +110,8 @@ class PredictionController(Controller):
         runtime = _runtime(state)
         champion = runtime.champion()
         assert runtime.batcher is not None
-        value = await runtime.batcher.submit(champion, data)
-        return Prediction(expected_robberies=value, model_version=champion.version)
+        row = await runtime.batcher.submit(champion, data)
+        return Prediction(row.expected_robberies, champion.version, row.interval_80, row.interval_95)
 
     @post(
         "/predict/batch",
@@ -129,10 +129,8 @@ class PredictionController(Controller):
             reason = f"{count} observations; a batch holds at most {limit}"
             raise Refused(413, f"batch too large: {reason}", "observations", reason)
         champion = runtime.champion()
-        values = await runtime.run(champion, data.observations, "batch")
-        return BatchPrediction(
-            predictions=[RowPrediction(value) for value in values], model_version=champion.version
-        )
+        rows = await runtime.run(champion, data.observations, "batch")
+        return BatchPrediction(predictions=rows, model_version=champion.version)
 
 
 class StatusController(Controller):

@@ -15,17 +15,18 @@ from typing import Generic, TypeVar
 
 Key = TypeVar("Key")
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 # (key, items) -> one result per item. Items of one call share a key (e.g. the model they started on).
-BatchFunction = Callable[[Key, Sequence[Item]], Awaitable[Sequence[float]]]
+BatchFunction = Callable[[Key, Sequence[Item]], Awaitable[Sequence[Result]]]
 
 
-class MicroBatcher(Generic[Key, Item]):
-    def __init__(self, run: BatchFunction[Key, Item], *, max_wait_s: float, max_rows: int) -> None:
+class MicroBatcher(Generic[Key, Item, Result]):
+    def __init__(self, run: BatchFunction[Key, Item, Result], *, max_wait_s: float, max_rows: int) -> None:
         self._run = run
         self._max_wait_s = max_wait_s
         self._max_rows = max_rows
-        self._pending: list[tuple[Key, Item, asyncio.Future[float]]] = []
+        self._pending: list[tuple[Key, Item, asyncio.Future[Result]]] = []
         self._arrived = asyncio.Event()
         self._expected = 1.0  # moving average of callers per call
         self._task: asyncio.Task[None] | None = None
@@ -35,11 +36,11 @@ class MicroBatcher(Generic[Key, Item]):
         self.calls = 0
         self.rows = 0
 
-    async def submit(self, key: Key, item: Item) -> float:
+    async def submit(self, key: Key, item: Item) -> Result:
         """The result for this caller's item, computed in a call it shares with concurrent callers."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._consume(), name="micro-batcher")
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((key, item, future))
         self._arrived.set()
         if self._enough is not None and len(self._pending) >= self._target and not self._enough.done():
@@ -96,7 +97,7 @@ class MicroBatcher(Generic[Key, Item]):
             timer.cancel()
             self._enough = None
 
-    def _take(self) -> list[tuple[Key, Item, asyncio.Future[float]]]:
+    def _take(self) -> list[tuple[Key, Item, asyncio.Future[Result]]]:
         """The oldest callers that share the first one's key, up to max_rows, in arrival order."""
         if not self._pending:
             return []

@@ -13,8 +13,9 @@ import pandas as pd
 from msgspec.structs import astuple
 
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
+from crime_weather.modeling.intervals import poisson_interval
 from serving.model_store import Champion
-from serving.structs import Observation
+from serving.structs import Observation, RowPrediction
 
 
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
@@ -36,9 +37,18 @@ def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def predict_rows(champion: Champion, observations: Sequence[Observation]) -> list[float]:
-    """One model call for all `observations`; one non-negative expected count each, in order."""
+def predict_rows(champion: Champion, observations: Sequence[Observation]) -> list[RowPrediction]:
+    """One model call for all `observations`; for each, in order, the expected count (>= 0) and its
+    80 % and 95 % Poisson prediction intervals."""
     values = np.asarray(champion.pipeline.predict(observations_frame(observations)), dtype=np.float64)
     if values.shape != (len(observations),) or not np.isfinite(values).all():
         raise RuntimeError(f"model v{champion.version} returned unusable predictions (shape {values.shape})")
-    return np.clip(values, 0.0, None).tolist()
+    values = np.clip(values, 0.0, None)
+    low_80, high_80 = poisson_interval(values, 0.8)
+    low_95, high_95 = poisson_interval(values, 0.95)
+    return [
+        RowPrediction(value, [a, b], [c, d])
+        for value, a, b, c, d in zip(
+            values.tolist(), low_80.tolist(), high_80.tolist(), low_95.tolist(), high_95.tolist(), strict=True
+        )
+    ]

@@ -98,13 +98,29 @@ class BatchRequest(Struct, forbid_unknown_fields=True, frozen=True):
     ]
 
 
+# A Poisson prediction interval around the expected count (crime_weather/modeling/intervals.py): on
+# the backtest, the 80 % and 95 % intervals cover 80 % and 95 % of the observed counts.
+Interval = Annotated[
+    list[int],
+    Meta(
+        min_length=2,
+        max_length=2,
+        description="[low, high]: robbery counts, both included, of the Poisson prediction interval.",
+    ),
+]
+
+
 class Prediction(Struct):
     expected_robberies: Annotated[float, Meta(ge=0, description="Expected number of robberies that day.")]
     model_version: Annotated[str, Meta(description="Registered version of the model that answered.")]
+    interval_80: Interval
+    interval_95: Interval
 
 
 class RowPrediction(Struct):
     expected_robberies: Annotated[float, Meta(ge=0)]
+    interval_80: Interval
+    interval_95: Interval
 
 
 class BatchPrediction(Struct):

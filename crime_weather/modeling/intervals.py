@@ -12,9 +12,28 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import ndtri, pdtr
 from scipy.stats import poisson
 
 LEVELS = (0.8, 0.95)
+
+
+def poisson_quantile(mean: np.ndarray, probability: float) -> np.ndarray:
+    """The smallest count k with P(X <= k) >= `probability` for X ~ Poisson(mean): scipy's
+    `poisson.ppf`, exactly, at a fraction of its cost (it runs on every API prediction).
+
+    Starts from the Cornish-Fisher approximation and steps to the exact quantile with the Poisson
+    CDF (`pdtr`); from that start every mean takes at most a couple of steps.
+    """
+    z = float(ndtri(probability))
+    k = np.maximum(np.floor(mean + z * np.sqrt(mean) + (z * z - 1) / 6), 0.0)
+    for _ in range(64):
+        up = pdtr(k, mean) < probability
+        down = (k > 0) & (pdtr(k - 1, mean) >= probability)
+        if not (up.any() or down.any()):
+            return k
+        k = k + up - down
+    return poisson.ppf(probability, mean)  # never reached for finite means; kept exact regardless
 
 
 def poisson_interval(expected: npt.ArrayLike, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -29,11 +48,8 @@ def poisson_interval(expected: npt.ArrayLike, level: float) -> tuple[np.ndarray,
     if np.any(~np.isfinite(mean)) or np.any(mean < 0):
         raise ValueError("expected counts must be finite and >= 0")
     tail = (1 - level) / 2
-    low = poisson.ppf(tail, mean)
-    high = poisson.ppf(1 - tail, mean)
-    # A zero mean is the point mass at 0; scipy agrees, this keeps it explicit and integer.
-    low = np.where(mean == 0, 0, low).astype("int64")
-    high = np.where(mean == 0, 0, high).astype("int64")
+    low = poisson_quantile(mean, tail).astype("int64")
+    high = poisson_quantile(mean, 1 - tail).astype("int64")
     return low, high
 
 

@@ -4,7 +4,7 @@ import pytest
 from scipy.stats import poisson
 
 from crime_weather.modeling.forecast import city_totals
-from crime_weather.modeling.intervals import poisson_interval
+from crime_weather.modeling.intervals import poisson_interval, poisson_quantile
 
 
 @pytest.mark.parametrize("level", [0.8, 0.95])
@@ -60,3 +60,13 @@ def test_city_total_is_poisson_of_the_summed_means():
     # Much narrower, relative to the mean, than fifteen comuna intervals added up.
     comuna_low, comuna_high = poisson_interval([3.0], 0.95)
     assert high[0] - low[0] < 15 * (comuna_high[0] - comuna_low[0])
+
+
+@pytest.mark.parametrize("probability", [0.025, 0.1, 0.5, 0.9, 0.975])
+def test_the_fast_quantile_is_scipys_exactly(probability):
+    """poisson_quantile replaces scipy's slow poisson.ppf on the API's path: it must agree everywhere."""
+    rng = np.random.default_rng(7)
+    means = np.concatenate(
+        [[0.0, 1e-12, 1e-3, 0.5, 1.0, 2.0], rng.uniform(0, 400, 50_000), rng.exponential(3, 20_000)]
+    )
+    assert np.array_equal(poisson_quantile(means, probability), poisson.ppf(probability, means))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from scipy.stats import poisson
 
 from crime_weather.core.names import MODEL_INPUTS
 from crime_weather.core.settings import Settings
@@ -26,8 +27,18 @@ def test_predict_answers_what_the_champion_predicts(client: TestClient, champion
     response = client.post("/predict", json=observation)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body == {"expected_robberies": expected(champion_v1, [observation])[0], "model_version": "1"}
-    assert body["expected_robberies"] > 0
+    value = expected(champion_v1, [observation])[0]
+    assert body["expected_robberies"] == value > 0 and body["model_version"] == "1"
+    for level in (80, 95):
+        low, high = poisson.ppf([(1 - level / 100) / 2, (1 + level / 100) / 2], value)
+        assert body[f"interval_{level}"] == [int(low), int(high)]
+    assert (
+        body["interval_95"][0]
+        <= body["interval_80"][0]
+        <= value
+        <= body["interval_80"][1]
+        <= body["interval_95"][1]
+    )
 
 
 def test_an_integral_number_is_an_integer_comuna_as_json_schema_says(client: TestClient):
@@ -137,3 +148,13 @@ def test_without_a_champion_nothing_is_predicted_until_one_appears(tmp_path: Pat
         assert runtime_of(client).store.refresh()  # what the poller does every api_poll_seconds
         assert client.get("/health").status_code == 200
         assert client.post("/predict", json=OBSERVATIONS[0]).json()["model_version"] == "1"
+
+
+def test_each_batch_row_carries_its_poisson_intervals(client: TestClient, champion_v1: ModelStore):
+    rows = client.post("/predict/batch", json={"observations": OBSERVATIONS}).json()["predictions"]
+    values = expected(champion_v1, OBSERVATIONS)
+    for level in (80, 95):
+        low, high = (poisson.ppf(p, values) for p in ((1 - level / 100) / 2, (1 + level / 100) / 2))
+        assert [row[f"interval_{level}"] for row in rows] == [
+            [int(a), int(b)] for a, b in zip(low, high, strict=True)
+        ]
