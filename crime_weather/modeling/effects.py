@@ -33,6 +33,7 @@ from statsmodels.discrete.discrete_model import NegativeBinomial
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from crime_weather.core.names import COMUNAS, TARGET
+from crime_weather.modeling.normals import seasonal_normal
 
 RAIN_DAY_MM = 1.0
 TEMP_EDGES = (10.0, 15.0, 20.0, 25.0, 28.0)  # bins of the daily mean temperature, °C
@@ -141,18 +142,11 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # --- the sample -------------------------------------------------------------------------------------
 
 
-def _harmonics(day_of_year: np.ndarray) -> np.ndarray:
-    angle = 2 * np.pi * (np.asarray(day_of_year, dtype="float64") - 1) / 365.25
-    return np.column_stack([np.ones(len(angle)), *(f(k * angle) for k in (1, 2) for f in (np.cos, np.sin))])
-
-
 def _day_of_year_normal(dates: pd.Series, values: pd.Series) -> np.ndarray:
-    """Least squares const + cos/sin(2 pi k (doy - 1) / 365.25), k = 1, 2, on the days with a value;
-    the normal of every date (the model engineer keeps a similar table: to dedupe at merge)."""
+    """The normal of every date (one row per day): the model's own day-of-year normal (normals.py),
+    so the anomaly the GLM reports is the one the model sees."""
     doy = pd.DatetimeIndex(dates).dayofyear.to_numpy()
-    known = values.notna().to_numpy()
-    coef, *_ = np.linalg.lstsq(_harmonics(doy[known]), values.to_numpy()[known], rcond=None)
-    return _harmonics(doy) @ coef
+    return seasonal_normal(doy, values.to_numpy(dtype="float64"))[doy - 1]
 
 
 def _temperature_bin(temp: pd.Series) -> pd.Series:
@@ -524,7 +518,7 @@ def _info(
         "weather_terms": [t.variable for t in sample.terms],
         "dropped_terms": sample.dropped,
         "rain_day_mm": RAIN_DAY_MM,
-        "temperature_normal": "least squares const + cos/sin(2 pi k (doy - 1) / 365.25), k = 1, 2",
+        "temperature_normal": "the model's day-of-year normal: least squares const + cos/sin(2 pi k (doy - 1) / 365.25), k = 1, 2 (a constant under a year of data)",
         "rain_heterogeneity_p": heterogeneity,
         "rainy_day_anomaly": round(_rainy_day_anomaly(rows), 3),
         "converged": bool(fitted.converged),
