@@ -65,15 +65,29 @@ def temp_folder(prefix: str) -> Path:
     return folder
 
 
-def champion_registry(max_iter: int) -> tuple[str, str]:
-    """(tracking URI, what it is): the given registry, or a temp sqlite one with a synthetic champion."""
+CHAMPIONS = ("hgb", "glm", "synthetic")
+
+
+def champion_registry(champion: str, max_iter: int) -> tuple[str, str]:
+    """(tracking URI, what it is): the given registry, or a temp sqlite one holding `champion`:
+    the platform's default HistGradientBoosting or GLM configuration fitted on all the shared data
+    (what `make run` serves), or a synthetic HistGradientBoosting of `max_iter` trees."""
     if uri := os.environ.get(TRACKING_URI_ENV):
         return uri, f"the champion of {uri}"
-    from harness.models import register_model, tracking_uri
+    import pandas as pd
+
+    from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB
+    from harness.models import register_fitted, register_model, tracking_uri
+    from harness.shared_data import SHARED_RAW, daily_features
 
     uri = tracking_uri(temp_folder("crime-weather-bench-"))
-    register_model(uri, max_iter=max_iter, seed=3)
-    return uri, f"a synthetic HistGradientBoosting Poisson pipeline, {max_iter} trees, in {uri}"
+    if champion == "synthetic" or not SHARED_RAW.is_dir():
+        register_model(uri, max_iter=max_iter, seed=3)
+        return uri, f"a synthetic HistGradientBoosting Poisson pipeline, {max_iter} trees, in {uri}"
+    config = DEFAULT_HGB if champion == "hgb" else DEFAULT_GLM
+    data = pd.concat(daily_features(SHARED_RAW).values(), ignore_index=True)
+    register_fitted(uri, config, data, seed=3)
+    return uri, f"{config.label} fitted on the shared data ({len(data):,} rows), in {uri}"
 
 
 def model_call_costs(uri: str) -> dict[str, float]:

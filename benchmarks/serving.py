@@ -8,7 +8,7 @@ Then a batch of 1,000 rows is timed on our API and its resident memory read. Goa
 of the ceiling, >= 50x mlflow's req/s, p99 <= 10 ms, a 1,000-row batch in <= 15 ms; RSS <= 400 MB.
 The machine's load average is printed beside the figures: on a shared machine they move with it.
 
-    .venv/bin/python benchmarks/serving.py [--seconds 15] [--rounds 2] [--max-iter 200]
+    .venv/bin/python benchmarks/serving.py [--seconds 15] [--rounds 2] [--champion hgb|glm|synthetic]
     CRIME_WEATHER_BENCH_TRACKING_URI=http://127.0.0.1:5001 .venv/bin/python benchmarks/serving.py
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 from _api import (
+    CHAMPIONS,
     ROW,
     Load,
     champion_registry,
@@ -117,10 +118,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15, help="per round and server")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--champion",
+        choices=CHAMPIONS,
+        default="hgb",
+        help="the platform's default HGB or GLM, or a synthetic one",
+    )
     parser.add_argument("--max-iter", type=int, default=200, help="trees of the synthetic champion")
     args = parser.parse_args()
 
-    uri, what = champion_registry(args.max_iter)
+    uri, what = champion_registry(args.champion, args.max_iter)
     print(f"champion: {what}")
     costs = model_call_costs(uri)
     print(

@@ -21,7 +21,16 @@ import time
 from collections import Counter
 
 import httpx
-from _api import TRACKING_URI_ENV, champion_registry, random_rows, rss_mb, start_api, temp_folder, wrk
+from _api import (
+    CHAMPIONS,
+    TRACKING_URI_ENV,
+    champion_registry,
+    random_rows,
+    rss_mb,
+    start_api,
+    temp_folder,
+    wrk,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -70,11 +79,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--champion",
+        choices=CHAMPIONS,
+        default="hgb",
+        help="the platform's default HGB or GLM, or a synthetic one",
+    )
     parser.add_argument("--max-iter", type=int, default=200, help="trees of the synthetic champion")
     parser.add_argument("--no-promotion", action="store_true", help="do not promote a version mid-soak")
     args = parser.parse_args()
 
-    uri, what = champion_registry(args.max_iter)
+    uri, what = champion_registry(args.champion, args.max_iter)
     print(f"champion: {what}")
     promote = not args.no_promotion and uri.startswith("sqlite:")  # never touch a registry we were given
     if not args.no_promotion and not promote:
@@ -125,8 +140,8 @@ def main() -> int:
         load = wrk(url, script, connections=args.connections, seconds=args.seconds)
         done.set()
         end_rss, peak_rss = rss_mb(api.pid)
+        counted = answered(url) - answered_before  # before this script's own /model request
         version_after = httpx.get(f"{url}/model").json()["version"]
-        counted = answered(url) - answered_before
         metrics_version = served_version(url)
 
         growth = (end_rss - start_rss) / start_rss * 100

@@ -92,12 +92,24 @@ def register_model(
 ) -> str:
     """Fit a small pipeline on synthetic features, log and register it as the platform does (its
     configuration, history end and data fingerprint among the tags)."""
-    months = months or ["2019-01", "2019-02", "2019-03"]
-    frames = synthetic_features(months, seed=seed)
+    frames = synthetic_features(months or ["2019-01", "2019-02", "2019-03"], seed=seed)
     data = pd.concat(frames.values(), ignore_index=True)
+    return register_fitted(uri, model_config(max_iter, weak=weak), data, name, alias=alias, seed=seed)
+
+
+def register_fitted(
+    uri: str,
+    config: ModelConfig,
+    data: pd.DataFrame,
+    name: str = "crime_weather",
+    *,
+    alias: str | None = CHAMPION,
+    seed: int = 0,
+) -> str:
+    """`config` fitted on `data` (daily_features rows), logged and registered as the platform does."""
     inputs = model_input(data)
-    config = model_config(max_iter, weak=weak)
     pipeline = build_pipeline(config, seed=seed).fit(inputs, data[TARGET])
+    months = sorted(pd.to_datetime(data["date"]).dt.strftime("%Y-%m").unique())
     client = client_for(uri)
     with run(client, _experiment(client, uri), f"test model {seed}") as logged:
         logged.metrics({"test_poisson_deviance": 1.0 + seed / 100, "test_mae": 2.0, "test_rmse": 3.0})
