@@ -16,7 +16,7 @@ from crime_weather.modeling.tracking import RunLog, client_for, experiment_id
 from crime_weather.modeling.train import TrainingBudget
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
-from crime_weather.sources.forecast import WeatherForecast, city_day, fetch_forecast
+from crime_weather.sources.forecast import WeatherForecast, city_day, fetch_forecast, open_meteo_unreachable
 
 
 @lru_cache(maxsize=8)
@@ -212,6 +212,13 @@ class ForecastSource(dg.ConfigurableResource):
     def name(self) -> str:
         """The source as a user configured it, for messages: the API's URL, a path, or none."""
         return self.open_meteo_url if self.source == OFFICIAL_SOURCE else self.source
+
+    def unreachable(self) -> str | None:
+        """Why the forecast API does not answer now, or None (always None for a file or a folder:
+        a missing one is a configuration error the run reports)."""
+        if self.source != OFFICIAL_SOURCE:
+            return None
+        return open_meteo_unreachable(self.open_meteo_url, min(self.timeout_seconds, 5.0))
 
     def fetch(self, priority: list[str]) -> WeatherForecast:
         """The current forecast; ForecastSourceError (naming the source) when it does not answer."""

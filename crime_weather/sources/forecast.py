@@ -115,6 +115,17 @@ def fetch_open_meteo(base_url: str, days: int, timeout: float, priority: Sequenc
     return WeatherForecast(base_url, forecast.frame)
 
 
+def open_meteo_unreachable(base_url: str, timeout: float) -> str | None:
+    """Why the forecast API cannot be reached, or None when it answers at all (any HTTP status: a
+    refusal is the run's to report, with its reason). Asked before a run is launched, so an offline
+    machine skips a tick with the reason instead of failing a run."""
+    try:
+        httpx.get(base_url, timeout=timeout, follow_redirects=True)
+    except httpx.HTTPError as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 def newest_file(folder: Path) -> Path:
     """The most recently modified visible file of a mirror folder."""
     files = [

@@ -8,6 +8,7 @@ person in MLflow's UI), and the first champion ever counts too.
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -21,17 +22,29 @@ from crime_weather.sources.official import CITY_TIMEZONE
 TRIGGER_TAG = "crime_weather/forecast_trigger"
 
 
-def nothing_to_forecast_from(landing: LandingZone, source: ForecastSource, issue: dt.date) -> str | None:
-    """Why a run for `issue` would surely fail for want of weather, or None. Only with the source
-    `none` and no forecast file landed that day: a source that may answer is always tried."""
-    if source.source not in ("", NO_SOURCE):
-        return None
+@dataclass(frozen=True)
+class NotIssued:
+    """Why a forecast run would surely fail now, and whether asking again later may help."""
+
+    reason: str
+    transient: bool
+
+
+def why_not_issued(landing: LandingZone, source: ForecastSource, issue: dt.date) -> NotIssued | None:
+    """None when a run for `issue` has weather to forecast from: a forecast file landed that day, a
+    file or folder source (a missing one is a configuration error the run reports), or an API that
+    answers. Otherwise why not: the source `none` (until a file lands), or an API that does not
+    answer now (an offline machine skips the tick with the reason instead of failing a run)."""
     if any(file.kind == FORECAST for file in landing.files_landed_on(issue)):
         return None
-    return (
-        f"CRIME_WEATHER_FORECAST_SOURCE is none and no forecast file landed in {landing.uri} on {issue}: "
-        "nothing to forecast from"
-    )
+    no_file = f"no forecast file landed in {landing.uri} on {issue}"
+    if source.source in ("", NO_SOURCE):
+        return NotIssued(
+            f"CRIME_WEATHER_FORECAST_SOURCE is none and {no_file}: nothing to forecast from", False
+        )
+    if problem := source.unreachable():
+        return NotIssued(f"the forecast API {source.name} does not answer ({problem}) and {no_file}", True)
+    return None
 
 
 def build_promotion_sensor(interval_seconds: int) -> dg.SensorDefinition:
@@ -58,8 +71,10 @@ def build_promotion_sensor(interval_seconds: int) -> dg.SensorDefinition:
         if version == context.cursor:
             return dg.SkipReason(f"Champion v{version} unchanged.")
         issue = city_day(time.time())
-        if reason := nothing_to_forecast_from(landing, forecast_source, issue):
-            return dg.SensorResult(skip_reason=f"Champion v{version}: {reason}.", cursor=version)
+        if blocked := why_not_issued(landing, forecast_source, issue):
+            if blocked.transient:  # the cursor stays: issued with this champion once the API answers
+                return dg.SkipReason(f"Champion v{version}: {blocked.reason}; asking again next tick.")
+            return dg.SensorResult(skip_reason=f"Champion v{version}: {blocked.reason}.", cursor=version)
         context.log.info(f"Champion is now v{version}: issuing the forecast of {issue} with it.")
         request = dg.RunRequest(
             run_key=f"{issue}:champion-v{version}",
@@ -85,8 +100,8 @@ def build_daily_schedule(cron: str) -> dg.ScheduleDefinition:
         context: dg.ScheduleEvaluationContext, landing: LandingZone, forecast_source: ForecastSource
     ) -> dg.RunRequest | dg.SkipReason:
         issue = city_day(context.scheduled_execution_time.timestamp())
-        if reason := nothing_to_forecast_from(landing, forecast_source, issue):
-            return dg.SkipReason(reason)
+        if blocked := why_not_issued(landing, forecast_source, issue):
+            return dg.SkipReason(f"{blocked.reason}.")
         return dg.RunRequest(
             run_key=f"{issue}:daily",
             job_name=forecast_job.name,

@@ -15,6 +15,7 @@ from crime_weather.definitions import build_definitions, build_resources
 from crime_weather.sources.forecast import city_day
 from crime_weather_tests import builders
 from crime_weather_tests.dagster_helpers import evaluate_landing_sensor, execute
+from crime_weather_tests.open_meteo import serve_forecast
 from harness.models import register_model
 
 TODAY = city_day(time.time())
@@ -118,16 +119,38 @@ def test_with_nothing_to_forecast_from_a_promotion_only_moves_the_cursor(
     )
 
 
+def test_a_promotion_waits_for_the_forecast_api_to_answer(instance, champion_registry, monkeypatch):
+    """Offline, the tick says why and keeps its cursor; the API back, the forecast is issued with
+    that champion (never a run that could only fail)."""
+    monkeypatch.setenv("CRIME_WEATHER_MLFLOW_TRACKING_URI", champion_registry)
+    monkeypatch.setenv("CRIME_WEATHER_FORECAST_SOURCE", "official")
+    with serve_forecast(builders.forecast_json(TODAY)) as api:
+        url = api.url
+    monkeypatch.setenv("CRIME_WEATHER_OPEN_METEO_FORECAST_URL", url)  # its server is gone: refused
+    offline = _promotion_tick(instance)
+    assert isinstance(offline, dg.SkipReason)
+    assert f"the forecast API {url} does not answer (ConnectError" in offline.skip_message
+    with serve_forecast(builders.forecast_json(TODAY)) as api:
+        monkeypatch.setenv("CRIME_WEATHER_OPEN_METEO_FORECAST_URL", api.url)
+        online = _promotion_tick(instance)
+    (request,) = online.run_requests
+    assert request.run_key == f"{TODAY}:champion-v1" and online.cursor == "1"
+
+
 def test_the_daily_schedule_issues_the_forecast_of_its_day_in_the_citys_calendar(
     instance, landing, monkeypatch
 ):
     morning = dt.datetime(2026, 11, 29, 7, 0, tzinfo=ZoneInfo("America/Argentina/Buenos_Aires"))
     assert isinstance(_schedule_tick(instance, morning), dg.SkipReason)  # source none, no file
     monkeypatch.setenv("CRIME_WEATHER_FORECAST_SOURCE", "official")
-    request = _schedule_tick(instance, morning)
-    assert (request.partition_key, request.run_key) == ("2026-11-29", "2026-11-29:daily")
-    late = dt.datetime(2026, 11, 30, 2, 30, tzinfo=dt.UTC)  # still the 29th in Buenos Aires
-    assert _schedule_tick(instance, late).partition_key == "2026-11-29"
+    with serve_forecast(b"{}") as api:
+        monkeypatch.setenv("CRIME_WEATHER_OPEN_METEO_FORECAST_URL", api.url)
+        request = _schedule_tick(instance, morning)
+        assert (request.partition_key, request.run_key) == ("2026-11-29", "2026-11-29:daily")
+        late = dt.datetime(2026, 11, 30, 2, 30, tzinfo=dt.UTC)  # still the 29th in Buenos Aires
+        assert _schedule_tick(instance, late).partition_key == "2026-11-29"
+    gone = _schedule_tick(instance, morning)
+    assert isinstance(gone, dg.SkipReason) and "does not answer" in gone.skip_message
     schedule = build_definitions().resolve_schedule_def("daily_forecast")
     assert schedule.execution_timezone == "America/Argentina/Buenos_Aires"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
