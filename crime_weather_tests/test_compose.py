@@ -82,6 +82,7 @@ PLATFORM_ENV = {
     "CRIME_WEATHER_S3_ENDPOINT_URL",
     "CRIME_WEATHER_MLFLOW_TRACKING_URI",
     "CRIME_WEATHER_REGISTERED_MODEL",
+    "CRIME_WEATHER_FORECAST_SOURCE",
 }
 REQUIRED_ENV = {
     "postgres": {
@@ -434,6 +435,31 @@ def test_platform_reads_s3_and_postgres_from_the_environment(services, env_examp
     assert settings.landing == "s3://landing" and settings.warehouse == "s3://data"
     assert settings.s3_endpoint_url == "http://s3:8333"
     assert settings.tracking_uri == "http://mlflow:5001"
+    assert settings.forecast_source == "official"
+    # The retrain's budget left empty in .env: the settings' own defaults, written nowhere else.
+    for field in ("search_trials", "search_timeout_seconds", "search_folds", "backtest_folds"):
+        assert env[f"CRIME_WEATHER_{field.upper()}"] == ""
+        assert getattr(settings, field) == type(settings).model_fields[field].default
+    monkeypatch.setenv("CRIME_WEATHER_SEARCH_TRIALS", "7")
+    assert get_settings().search_trials == 7
+
+
+def test_settings_passed_through_default_to_the_settings_defaults(services):
+    """A `CRIME_WEATHER_X: ${CRIME_WEATHER_X:-default}` is empty or the default of Settings.x."""
+    from crime_weather.core.settings import Settings
+
+    checked = set()
+    for name in ("code-location", "acquisition", "api"):
+        for key, value in environment(services[name]).items():
+            field = key.removeprefix("CRIME_WEATHER_").lower()
+            references = VAR_REF.fullmatch(value)
+            if not references or references.group(1) != key or field not in Settings.model_fields:
+                continue
+            assert references.group(2) == ":-", f"{name}.{key}: optional, ${{{key}:-...}}"
+            default = Settings.model_fields[field].default
+            assert references.group(3) in ("", str(default)), f"{name}.{key}: Settings' default is {default}"
+            checked.add(key)
+    assert {"CRIME_WEATHER_SOURCE", "CRIME_WEATHER_FORECAST_SOURCE", "CRIME_WEATHER_SEARCH_TRIALS"} <= checked
 
 
 def test_api_listens_on_every_interface_and_needs_no_dagster_or_storage_secrets(services):

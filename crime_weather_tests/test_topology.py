@@ -179,6 +179,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             **s3_env,
             "AWS_DEFAULT_REGION": "us-east-1",
             "CRIME_WEATHER_SOURCE": "none",  # no network here: only what the test drops
+            "CRIME_WEATHER_FORECAST_SOURCE": "none",
             "CRIME_WEATHER_LANDING_URI": "s3://landing",
             "CRIME_WEATHER_WAREHOUSE_URI": "s3://data",
             "CRIME_WEATHER_S3_ENDPOINT_URL": s3_url,
@@ -218,6 +219,8 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             "CRIME_WEATHER_DOCKER_NETWORK",  # for DockerRunLauncher, which runs here do not use
             "CRIME_WEATHER_SEARCH_TRIALS",  # the retrain's budget: the platform sets its own here
             "CRIME_WEATHER_SEARCH_TIMEOUT_SECONDS",
+            "CRIME_WEATHER_SEARCH_FOLDS",
+            "CRIME_WEATHER_BACKTEST_FOLDS",
         }
         assert set(compose_env("mlflow")) == set(mlflow_env) - {MARKER} | {"MLFLOW_SERVER_ALLOWED_HOSTS"}
         assert set(compose_env("api")) == {
