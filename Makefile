@@ -18,7 +18,8 @@ UV_PYTHON := $(if $(filter 1,$(PYTHON_FITS)),--python $(PYTHON),)
 COMPOSE ?= docker compose
 # The secrets `make up` checks in .env before starting anything (compose's check-env checks the same).
 SECRETS := POSTGRES_PASSWORD DAGSTER_POSTGRES_PASSWORD MLFLOW_POSTGRES_PASSWORD \
-	S3_ROOT_ACCESS_KEY S3_ROOT_SECRET_KEY S3_APP_ACCESS_KEY S3_APP_SECRET_KEY
+	S3_ROOT_ACCESS_KEY S3_ROOT_SECRET_KEY S3_APP_ACCESS_KEY S3_APP_SECRET_KEY \
+	S3_API_ACCESS_KEY S3_API_SECRET_KEY
 
 .PHONY: help run test install lint format audit up down retrain bench-ingest bench-backtest bench-run \
 	bench-serving bench-soak bench-effects clean

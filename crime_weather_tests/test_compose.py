@@ -82,6 +82,7 @@ PLATFORM_ENV = {
     "CRIME_WEATHER_S3_ENDPOINT_URL",
     "CRIME_WEATHER_MLFLOW_TRACKING_URI",
     "CRIME_WEATHER_REGISTERED_MODEL",
+    "CRIME_WEATHER_FORECAST_SOURCE",
 }
 REQUIRED_ENV = {
     "postgres": {
@@ -102,7 +103,10 @@ REQUIRED_ENV = {
         "S3_ROOT_SECRET_KEY",
         "S3_APP_ACCESS_KEY",
         "S3_APP_SECRET_KEY",
+        "S3_API_ACCESS_KEY",
+        "S3_API_SECRET_KEY",
         "S3_BUCKETS",
+        "S3_API_BUCKETS",
     },
     # docker/mlflow-server.sh reads these.
     "mlflow": {
@@ -128,8 +132,13 @@ REQUIRED_ENV = {
     "api": {
         "CRIME_WEATHER_API_HOST",
         "CRIME_WEATHER_API_PORT",
+        "CRIME_WEATHER_API_ACCESS_LOG",
         "CRIME_WEATHER_MLFLOW_TRACKING_URI",
         "CRIME_WEATHER_REGISTERED_MODEL",
+        "CRIME_WEATHER_WAREHOUSE_URI",
+        "CRIME_WEATHER_S3_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
     },
 }
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN")
@@ -276,8 +285,8 @@ def test_dependencies_wait_for_health_or_completion(services):
             expected = "service_completed_successfully" if target in ONE_SHOT else "service_healthy"
             assert rule.get("condition") == expected, f"{name} -> {target}: condition {expected}"
     assert services["s3-init"]["depends_on"]["s3"]["condition"] == "service_healthy"
-    for name in ("mlflow", "code-location", "acquisition"):
-        assert "s3-init" in services[name]["depends_on"], f"{name} must wait for the buckets"
+    for name in ("mlflow", "code-location", "acquisition", "api"):
+        assert "s3-init" in services[name]["depends_on"], f"{name} must wait for the buckets and keys"
     # Nothing stores a password before check-env has refused the placeholders.
     for name in ("postgres", "s3"):
         assert "check-env" in services[name]["depends_on"], f"{name} must wait for check-env"
@@ -383,6 +392,14 @@ def test_http_healthchecks_probe_the_port_the_service_serves(services):
     assert check[check.index("-p") + 1] == port
 
 
+def test_the_api_is_probed_for_readiness():
+    """Healthy once it serves a champion (/health/ready), in compose and in the image alike."""
+    compose_probe = load_yaml(COMPOSE_FILE)["services"]["api"]["healthcheck"]["test"][-1]
+    assert urlparse(compose_probe).path == "/health/ready"
+    (image_probe,) = [a for k, a in final_stage(dockerfile(DOCKER / "Dockerfile.api")) if k == "HEALTHCHECK"]
+    assert urlparse(image_probe.split()[-1].strip('"')).path == "/health/ready"
+
+
 @pytest.mark.parametrize("env", [{}, {"CRIME_WEATHER_NETWORK": "crime_weather_test_42"}])
 def test_run_containers_join_the_compose_network(compose, services, instance, env):
     network = interpolate(compose["networks"]["default"]["name"], env)
@@ -434,16 +451,65 @@ def test_platform_reads_s3_and_postgres_from_the_environment(services, env_examp
     assert settings.landing == "s3://landing" and settings.warehouse == "s3://data"
     assert settings.s3_endpoint_url == "http://s3:8333"
     assert settings.tracking_uri == "http://mlflow:5001"
+    assert settings.forecast_source == "official"
+    # The retrain's budget left empty in .env: the settings' own defaults, written nowhere else.
+    for field in ("search_trials", "search_timeout_seconds", "search_folds", "backtest_folds"):
+        assert env[f"CRIME_WEATHER_{field.upper()}"] == ""
+        assert getattr(settings, field) == type(settings).model_fields[field].default
+    monkeypatch.setenv("CRIME_WEATHER_SEARCH_TRIALS", "7")
+    assert get_settings().search_trials == 7
 
 
-def test_api_listens_on_every_interface_and_needs_no_dagster_or_storage_secrets(services):
+def test_settings_passed_through_default_to_the_settings_defaults(services):
+    """A `CRIME_WEATHER_X: ${CRIME_WEATHER_X:-default}` is empty or the default of Settings.x."""
+    from crime_weather.core.settings import Settings
+
+    checked = set()
+    for name in ("code-location", "acquisition", "api"):
+        for key, value in environment(services[name]).items():
+            field = key.removeprefix("CRIME_WEATHER_").lower()
+            references = VAR_REF.fullmatch(value)
+            if not references or references.group(1) != key or field not in Settings.model_fields:
+                continue
+            assert references.group(2) == ":-", f"{name}.{key}: optional, ${{{key}:-...}}"
+            default = Settings.model_fields[field].default
+            assert references.group(3) in ("", str(default)), f"{name}.{key}: Settings' default is {default}"
+            checked.add(key)
+    assert {"CRIME_WEATHER_SOURCE", "CRIME_WEATHER_FORECAST_SOURCE", "CRIME_WEATHER_SEARCH_TRIALS"} <= checked
+
+
+def test_api_listens_on_every_interface_and_holds_only_its_read_only_key(services, env_example, monkeypatch):
     env = environment(services["api"])
     assert env["CRIME_WEATHER_API_HOST"] == "0.0.0.0"
     assert env["CRIME_WEATHER_API_PORT"] == "8800"
     assert env["CRIME_WEATHER_MLFLOW_TRACKING_URI"] == "http://mlflow:5001"
-    leaked = {key for key in env if key.startswith(("AWS_", "DAGSTER_", "S3_", "POSTGRES_"))}
-    assert not leaked, f"the API gets models through the MLflow server only, not {leaked}"
+    leaked = {key for key in env if key.startswith(("DAGSTER_", "S3_", "POSTGRES_", "MLFLOW_S3"))}
+    assert not leaked, f"the API gets models through the MLflow server, not {leaked}"
+    # Its only secrets: the key s3-init makes read-only on the warehouse bucket, not the platform's.
+    secrets_read = {
+        ref for value in env.values() for ref, _, _ in VAR_REF.findall(value) if SECRET_NAME.search(ref)
+    }
+    assert secrets_read == {"S3_API_ACCESS_KEY", "S3_API_SECRET_KEY"}
+    assert env["AWS_ACCESS_KEY_ID"].startswith("${S3_API_ACCESS_KEY:?")
+    assert env["AWS_SECRET_ACCESS_KEY"].startswith("${S3_API_SECRET_KEY:?")
+    init = environment(services["s3-init"])
+    warehouse = urlparse(env["CRIME_WEATHER_WAREHOUSE_URI"])
+    assert warehouse.scheme == "s3" and init["S3_API_BUCKETS"].split(",") == [warehouse.netloc]
+    platform = environment(services["code-location"])
+    assert env["CRIME_WEATHER_WAREHOUSE_URI"] == platform["CRIME_WEATHER_WAREHOUSE_URI"]
+    assert env["CRIME_WEATHER_S3_ENDPOINT_URL"] == platform["CRIME_WEATHER_S3_ENDPOINT_URL"]
     assert "volumes" not in services["api"]
+
+    from crime_weather.core.settings import get_settings
+
+    for name in list(os.environ):
+        if name.startswith("CRIME_WEATHER_"):
+            monkeypatch.delenv(name)
+    for key, value in env.items():
+        monkeypatch.setenv(key, interpolate(value, env_example))
+    settings = get_settings()
+    assert settings.warehouse == "s3://data" and settings.s3_endpoint_url == "http://s3:8333"
+    assert settings.api_access_log is True, "compose logs every request as JSON"
 
 
 def test_mlflow_stores_in_postgres_and_s3(services):

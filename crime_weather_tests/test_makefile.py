@@ -60,10 +60,11 @@ def test_check_env_refuses_the_placeholders_and_odd_key_ids(tmp_path):
     """What `make up` runs on .env first, and compose's check-env in its container."""
     env_file = tmp_path / ".env"
     env_file.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
-    result = check_env(env_file, "POSTGRES_PASSWORD", "S3_APP_ACCESS_KEY")
+    result = check_env(env_file, "POSTGRES_PASSWORD", "S3_APP_ACCESS_KEY", "S3_API_ACCESS_KEY")
     assert result.returncode == 1
     assert "POSTGRES_PASSWORD is still the placeholder 'change-me'" in result.stderr
     assert "S3_APP_ACCESS_KEY is still the placeholder 'change-me-app'" in result.stderr
+    assert "S3_API_ACCESS_KEY is still the placeholder 'change-me-api'" in result.stderr
 
     password = secrets.token_hex(8)  # made here: no literal secret in the repository
     env_file.write_text(

@@ -10,7 +10,8 @@ with the same environment variable names as its container:
   docker/workspace.yaml pointed at it, and use docker/dagster.yaml (PostgreSQL storage, compute logs
   in S3, the run queue, monitoring, retries) less its run_launcher: runs are processes of the code
   server here, containers in compose;
-- api: `python -m serving` with the compose api service's settings only (no S3, no Dagster).
+- api: `python -m serving` with the compose api service's settings only: models through MLflow, the
+  warehouse (GET /forecast) through S3 with a key of its own, no Dagster.
 
 Then a user drops a crime file and a weather file into the landing bucket, and nothing else: the
 sensor must ingest the months, the retrain must register a champion, and the API must serve it.
@@ -146,6 +147,12 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             "AWS_SECRET_ACCESS_KEY": secrets.token_hex(12),
             "AWS_DEFAULT_REGION": "us-east-1",
         }
+        # The API's own key (read-only in compose; moto does not enforce policies: test_s3_init does).
+        api_credentials = {
+            "AWS_ACCESS_KEY_ID": f"api-{secrets.token_hex(4)}",
+            "AWS_SECRET_ACCESS_KEY": secrets.token_hex(12),
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
         postgres.run_script(
             DOCKER / "postgres" / "init-databases.sh",
             {name: credentials[name] for name in compose_env("postgres") if name in credentials},
@@ -179,6 +186,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             **s3_env,
             "AWS_DEFAULT_REGION": "us-east-1",
             "CRIME_WEATHER_SOURCE": "none",  # no network here: only what the test drops
+            "CRIME_WEATHER_FORECAST_SOURCE": "none",
             "CRIME_WEATHER_LANDING_URI": "s3://landing",
             "CRIME_WEATHER_WAREHOUSE_URI": "s3://data",
             "CRIME_WEATHER_S3_ENDPOINT_URL": s3_url,
@@ -203,7 +211,14 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             code_server_port=code_port,
             mlflow_script=DOCKER / "mlflow-server.sh",
             mlflow_env=mlflow_env,
-            api_env={"CRIME_WEATHER_REGISTERED_MODEL": MODEL, **marker},
+            api_env={
+                "CRIME_WEATHER_REGISTERED_MODEL": MODEL,
+                "CRIME_WEATHER_API_ACCESS_LOG": "true",
+                "CRIME_WEATHER_WAREHOUSE_URI": "s3://data",
+                "CRIME_WEATHER_S3_ENDPOINT_URL": s3_url,
+                **api_credentials,
+                **marker,
+            },
         )
         # The platform sets both tracking URIs to its MLflow; links in the UI lead there too. (One dict:
         # every Dagster process of the platform shares it, and none has started yet.)
@@ -218,14 +233,22 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             "CRIME_WEATHER_DOCKER_NETWORK",  # for DockerRunLauncher, which runs here do not use
             "CRIME_WEATHER_SEARCH_TRIALS",  # the retrain's budget: the platform sets its own here
             "CRIME_WEATHER_SEARCH_TIMEOUT_SECONDS",
+            "CRIME_WEATHER_SEARCH_FOLDS",
+            "CRIME_WEATHER_BACKTEST_FOLDS",
         }
         assert set(compose_env("mlflow")) == set(mlflow_env) - {MARKER} | {"MLFLOW_SERVER_ALLOWED_HOSTS"}
         assert set(compose_env("api")) == {
             "CRIME_WEATHER_API_HOST",
             "CRIME_WEATHER_API_PORT",
+            "CRIME_WEATHER_API_ACCESS_LOG",
             "CRIME_WEATHER_MLFLOW_TRACKING_URI",
             "MLFLOW_TRACKING_URI",
             "CRIME_WEATHER_REGISTERED_MODEL",
+            "CRIME_WEATHER_WAREHOUSE_URI",
+            "CRIME_WEATHER_S3_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
         }
 
         topology = Topology(postgres, s3, s3_url, s3_credentials, platform, config, token)
@@ -427,8 +450,15 @@ def test_the_api_serves_the_champion_through_the_mlflow_server(topology):
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["model_version"] == str(champion.version) and body["expected_robberies"] >= 0
-        # The API was given no S3 endpoint nor credentials (as in compose): the model came through MLflow.
-        assert not {name for name in platform.api.env if name.startswith(("AWS_", "MLFLOW_S3", "DAGSTER_"))}
+        # As in compose: the model came through MLflow (no MLflow S3 settings, no Dagster), and the API
+        # reads the warehouse with its own key, not the platform's.
+        assert not {name for name in platform.api.env if name.startswith(("MLFLOW_S3", "DAGSTER_"))}
+        assert platform.api.env["AWS_ACCESS_KEY_ID"] != platform.env["AWS_ACCESS_KEY_ID"]
+        # It reached the data bucket: no forecast issued yet (no forecast file, source none) is a 404;
+        # a warehouse it cannot read would be a 503.
+        forecast = httpx.get(f"{platform.api_url}/forecast", timeout=10)
+        assert forecast.status_code == 404, forecast.text
+        assert "no forecast has been issued yet" in forecast.text
 
 
 def test_the_webserver_loads_the_grpc_code_location_and_shows_the_partitions(topology):

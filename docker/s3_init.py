@@ -1,18 +1,22 @@
-"""Compose one-shot `s3-init`: the platform's buckets and its own limited credentials. Idempotent.
+"""Compose one-shot `s3-init`: the platform's buckets and the least-privileged keys that use them.
 
 Works against any S3 server through boto3 alone (no vendor client image):
 1. the buckets are created with the server's root credentials (S3 CreateBucket);
-2. the platform's user gets a policy limited to those buckets and the access key from .env, through
-   the AWS IAM API where the server offers one (SeaweedFS serves it on its S3 port and, unlike AWS,
-   accepts a chosen key id and secret). Re-running after a change of the key or secret in .env
-   replaces the old key. A server without an IAM API must hold the platform's key in its own
-   configuration; the step then only checks it;
-3. the platform's key is checked: it reads and writes every bucket and cannot create buckets.
+2. two users get a policy and the access key from .env, through the AWS IAM API where the server
+   offers one (SeaweedFS serves it on its S3 port and, unlike AWS, accepts a chosen key id and secret):
+   - the platform (S3_APP_*): reads and writes every bucket;
+   - the API (S3_API_*): reads the warehouse bucket (s3:GetObject, s3:ListBucket), nothing else.
+   Re-running after a change of a key or secret in .env replaces the old key. A server without an IAM
+   API must hold both keys in its own configuration; the step then only checks that they work;
+3. each key is checked: the platform's reads and writes every bucket; the API's reads its bucket; with
+   an IAM API, also that neither creates buckets and that the API's writes nothing and reads no other
+   bucket.
 
 Environment: S3_ENDPOINT_URL, S3_ROOT_ACCESS_KEY, S3_ROOT_SECRET_KEY, S3_APP_ACCESS_KEY,
-S3_APP_SECRET_KEY, optional S3_BUCKETS (default data,landing,mlflow,dagster), S3_APP_USER
-(default crime-weather-platform), AWS_DEFAULT_REGION (default us-east-1).
-Exit status 0 when the platform's key works as intended, 1 otherwise (the reason is printed).
+S3_APP_SECRET_KEY, S3_API_ACCESS_KEY, S3_API_SECRET_KEY, optional S3_BUCKETS (default
+data,landing,mlflow,dagster), S3_API_BUCKETS (default data), S3_APP_USER (default
+crime-weather-platform), S3_API_USER (default crime-weather-api), AWS_DEFAULT_REGION (default us-east-1).
+Exit status 0 when every key works as intended, 1 otherwise (the reason is printed).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 DEFAULT_BUCKETS = ("data", "landing", "mlflow", "dagster")
 POLICY_NAME = "crime-weather-buckets"
 PROBE_KEY = ".s3-init-probe"
+READ_WRITE = ("s3:*",)
+# What reading a prefix takes (the API lists robbery_forecast/ and gets the newest file).
+READ_ONLY = ("s3:GetObject", "s3:ListBucket")
 # Error codes of an S3 server that has no IAM API on its endpoint.
 NO_IAM = {"NotImplemented", "InvalidAction", "MethodNotAllowed", "NoSuchBucket", "InvalidRequest", "404"}
 DENIED = {"AccessDenied", "Forbidden", "403"}
@@ -44,13 +51,28 @@ class InitError(Exception):
 
 
 @dataclass(frozen=True)
+class User:
+    """An S3 user of the platform: its key (read from `<env>_ACCESS_KEY` and `<env>_SECRET_KEY`), the
+    buckets it may use, and whether it may write them."""
+
+    name: str
+    env: str
+    key: tuple[str, str]
+    buckets: tuple[str, ...]
+    writes: bool
+
+    @property
+    def grant(self) -> str:
+        return f"{'read-write' if self.writes else 'read-only'} on {', '.join(self.buckets)}"
+
+
+@dataclass(frozen=True)
 class Target:
     endpoint: str
     region: str
     root: tuple[str, str]
-    app: tuple[str, str]
-    app_user: str
     buckets: tuple[str, ...]
+    users: tuple[User, ...]
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Target:
@@ -60,14 +82,37 @@ class Target:
                 raise InitError(f"{name} is not set")
             return value
 
-        buckets = tuple(b.strip() for b in env.get("S3_BUCKETS", ",".join(DEFAULT_BUCKETS)).split(","))
+        def names(variable: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(b.strip() for b in env.get(variable, ",".join(default)).split(",") if b.strip())
+
+        buckets = names("S3_BUCKETS", DEFAULT_BUCKETS)
+        api_buckets = names("S3_API_BUCKETS", ("data",))
+        if not set(api_buckets) <= set(buckets):
+            raise InitError(f"S3_API_BUCKETS {', '.join(api_buckets)} are not all in S3_BUCKETS")
+        users = (
+            User(
+                env.get("S3_APP_USER") or "crime-weather-platform",
+                "S3_APP",
+                (need("S3_APP_ACCESS_KEY"), need("S3_APP_SECRET_KEY")),
+                buckets,
+                writes=True,
+            ),
+            User(
+                env.get("S3_API_USER") or "crime-weather-api",
+                "S3_API",
+                (need("S3_API_ACCESS_KEY"), need("S3_API_SECRET_KEY")),
+                api_buckets,
+                writes=False,
+            ),
+        )
+        if users[0].key[0] == users[1].key[0]:
+            raise InitError("S3_APP_ACCESS_KEY and S3_API_ACCESS_KEY are the same: each needs its own key")
         return cls(
             endpoint=need("S3_ENDPOINT_URL"),
             region=env.get("AWS_DEFAULT_REGION") or "us-east-1",
             root=(need("S3_ROOT_ACCESS_KEY"), need("S3_ROOT_SECRET_KEY")),
-            app=(need("S3_APP_ACCESS_KEY"), need("S3_APP_SECRET_KEY")),
-            app_user=env.get("S3_APP_USER") or "crime-weather-platform",
-            buckets=tuple(b for b in buckets if b),
+            buckets=buckets,
+            users=users,
         )
 
     def client(self, service: str, key: tuple[str, str]) -> Any:
@@ -128,9 +173,9 @@ def ensure_buckets(target: Target) -> list[str]:
     return created
 
 
-def bucket_policy(buckets: tuple[str, ...]) -> str:
+def bucket_policy(buckets: tuple[str, ...], actions: tuple[str, ...]) -> str:
     resources = [arn for bucket in buckets for arn in (f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*")]
-    statement = {"Effect": "Allow", "Action": ["s3:*"], "Resource": resources}
+    statement = {"Effect": "Allow", "Action": list(actions), "Resource": resources}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
@@ -144,9 +189,9 @@ def _chosen_key(access_key: str, secret_key: str) -> Callable[..., None]:
     return add
 
 
-def app_key_works(target: Target) -> bool:
+def key_works(target: Target, user: User) -> bool:
     try:
-        target.client("s3", target.app).head_bucket(Bucket=target.buckets[0])
+        target.client("s3", user.key).head_bucket(Bucket=user.buckets[0])
     except ClientError as error:
         if code(error) in BAD_KEY | DENIED:
             return False
@@ -154,43 +199,45 @@ def app_key_works(target: Target) -> bool:
     return True
 
 
-def provision_app_user(target: Target) -> str | None:
-    """The platform's user, policy and key through the IAM API; None when the server has none."""
+def provision_user(target: Target, user: User) -> str | None:
+    """The user, its policy and its key through the IAM API: "created", "replaced" or "kept";
+    None when the server has no IAM API."""
     iam = target.client("iam", target.root)
     try:
-        iam.create_user(UserName=target.app_user)
+        iam.create_user(UserName=user.name)
     except ClientError as error:
         if code(error) in NO_IAM:
             return None
         if code(error) != "EntityAlreadyExists":
             raise
+    actions = READ_WRITE if user.writes else READ_ONLY
     iam.put_user_policy(
-        UserName=target.app_user, PolicyName=POLICY_NAME, PolicyDocument=bucket_policy(target.buckets)
+        UserName=user.name, PolicyName=POLICY_NAME, PolicyDocument=bucket_policy(user.buckets, actions)
     )
-    access_key, secret_key = target.app
-    keys = {k["AccessKeyId"] for k in iam.list_access_keys(UserName=target.app_user)["AccessKeyMetadata"]}
+    access_key, secret_key = user.key
+    keys = {k["AccessKeyId"] for k in iam.list_access_keys(UserName=user.name)["AccessKeyMetadata"]}
     action = "kept"
-    if access_key in keys and not _retry(lambda: app_key_works(target), seconds=5):
-        iam.delete_access_key(UserName=target.app_user, AccessKeyId=access_key)  # the secret changed
+    if access_key in keys and not _retry(lambda: key_works(target, user), seconds=5):
+        iam.delete_access_key(UserName=user.name, AccessKeyId=access_key)  # the secret changed
         keys.discard(access_key)
         action = "replaced"
     if access_key not in keys:
         iam.meta.events.register("before-call.iam.CreateAccessKey", _chosen_key(access_key, secret_key))
         try:
-            created = iam.create_access_key(UserName=target.app_user)["AccessKey"]["AccessKeyId"]
+            created = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
         except ClientError as error:
             raise InitError(
-                f"could not create the key S3_APP_ACCESS_KEY for {target.app_user}: {error}"
+                f"could not create the key {user.env}_ACCESS_KEY for {user.name}: {error}"
             ) from error
         if created != access_key:
-            iam.delete_access_key(UserName=target.app_user, AccessKeyId=created)
+            iam.delete_access_key(UserName=user.name, AccessKeyId=created)
             raise InitError(
-                "this server's IAM API makes up its own keys: put S3_APP_ACCESS_KEY and "
-                "S3_APP_SECRET_KEY in the server's configuration instead"
+                f"this server's IAM API makes up its own keys: put {user.env}_ACCESS_KEY and "
+                f"{user.env}_SECRET_KEY in the server's configuration instead"
             )
         action = "created" if action == "kept" else action
     for stale in keys - {access_key}:
-        iam.delete_access_key(UserName=target.app_user, AccessKeyId=stale)
+        iam.delete_access_key(UserName=user.name, AccessKeyId=stale)
     return action
 
 
@@ -205,48 +252,89 @@ def _retry(check: Callable[[], bool], seconds: float) -> bool:
         time.sleep(0.5)
 
 
-def check_app_key(target: Target, limited: bool) -> list[str]:
-    """Problems with the platform's key: every bucket read and written, no new bucket allowed."""
-    s3 = target.client("s3", target.app)
-    problems = []
-    for bucket in target.buckets:
+def _succeeds(call: Callable[[], Any]) -> bool:
+    try:
+        call()
+    except ClientError:
+        return False
+    return True
 
-        def round_trip(bucket: str = bucket) -> bool:
-            try:
+
+def _denied(call: Callable[[], Any]) -> bool:
+    try:
+        call()
+    except ClientError as error:
+        return code(error) in DENIED
+    return False
+
+
+def check_user(target: Target, user: User, limited: bool, settle: float = 5) -> list[str]:
+    """Problems with a user's key: it uses its buckets as granted and, if `limited`, nothing more
+    (each limit asked again for `settle` seconds: a narrowed policy reaches the gateway late)."""
+    s3, root = target.client("s3", user.key), target.client("s3", target.root)
+    who = f"{user.env}_ACCESS_KEY ({user.name})"
+    problems = []
+    for bucket in user.buckets:
+        if user.writes:
+
+            def round_trip(bucket: str = bucket) -> None:
                 s3.put_object(Bucket=bucket, Key=PROBE_KEY, Body=b"s3-init")
                 s3.get_object(Bucket=bucket, Key=PROBE_KEY)["Body"].read()
                 s3.delete_object(Bucket=bucket, Key=PROBE_KEY)
-            except ClientError:
-                return False
-            return True
 
-        if not _retry(round_trip, seconds=15):
-            problems.append(f"the platform's key cannot read and write bucket {bucket}")
-    if limited:
-        probe = f"s3-init-probe-{uuid.uuid4().hex[:12]}"
+            if not _retry(lambda: _succeeds(round_trip), seconds=15):
+                problems.append(f"{who} cannot read and write bucket {bucket}")
+            continue
+
+        def read(bucket: str = bucket) -> None:
+            s3.list_objects_v2(Bucket=bucket, Prefix=PROBE_KEY)
+            s3.get_object(Bucket=bucket, Key=PROBE_KEY)["Body"].read()
+
+        def write(bucket: str = bucket) -> None:
+            s3.put_object(Bucket=bucket, Key=PROBE_KEY, Body=b"written by a read-only key")
+
+        root.put_object(Bucket=bucket, Key=PROBE_KEY, Body=b"s3-init")  # something to read
         try:
-            s3.create_bucket(Bucket=probe)
-        except ClientError as error:
-            if code(error) not in DENIED:
-                problems.append(f"creating a bucket with the platform's key failed oddly: {error}")
-        else:
-            target.client("s3", target.root).delete_bucket(Bucket=probe)
-            problems.append("the platform's key can create buckets: it is not limited to its own")
+            if not _retry(lambda: _succeeds(read), seconds=15):
+                problems.append(f"{who} cannot read bucket {bucket}")
+            if limited and not _retry(lambda: _denied(write), seconds=settle):
+                problems.append(f"{who} can write bucket {bucket}: it must only read")
+        finally:
+            root.delete_object(Bucket=bucket, Key=PROBE_KEY)
+    if not limited:
+        return problems
+    for bucket in sorted(set(target.buckets) - set(user.buckets)):
+        if not _retry(
+            lambda bucket=bucket: _denied(lambda: s3.list_objects_v2(Bucket=bucket)), seconds=settle
+        ):
+            problems.append(f"{who} can read bucket {bucket}, which is not one of its own")
+    probe = f"s3-init-probe-{uuid.uuid4().hex[:12]}"
+    try:
+        s3.create_bucket(Bucket=probe)
+    except ClientError as error:
+        if code(error) not in DENIED:
+            problems.append(f"creating a bucket with {who} failed oddly: {error}")
+    else:
+        root.delete_bucket(Bucket=probe)
+        problems.append(f"{who} can create buckets: it is not limited to its own")
     return problems
 
 
 def main(env: dict[str, str] | None = None) -> int:
+    env = dict(os.environ if env is None else env)
     try:
-        target = Target.from_env(dict(os.environ if env is None else env))
-        wait_for_server(target, timeout=float((env or os.environ).get("S3_INIT_TIMEOUT_SECONDS", "60")))
+        target = Target.from_env(env)
+        wait_for_server(target, timeout=float(env.get("S3_INIT_TIMEOUT_SECONDS", "60")))
         created = ensure_buckets(target)
         print(f"buckets {', '.join(target.buckets)} ready (created: {', '.join(created) or 'none'})")
-        action = provision_app_user(target)
-        if action is None:
-            print(f"{target.endpoint} has no IAM API: its own configuration holds the platform's key")
-        else:
-            print(f"user {target.app_user}: key {target.app[0]} {action}, limited to those buckets")
-        problems = check_app_key(target, limited=action is not None)
+        problems = []
+        for user in target.users:
+            action = provision_user(target, user)
+            if action is None:
+                print(f"{target.endpoint} has no IAM API: its own configuration holds {user.env}_ACCESS_KEY")
+            else:
+                print(f"user {user.name}: key {user.key[0]} {action}, {user.grant}")
+            problems += check_user(target, user, limited=action is not None)
     except InitError as error:
         print(f"s3-init: {error}", file=sys.stderr)
         return 1
@@ -254,7 +342,7 @@ def main(env: dict[str, str] | None = None) -> int:
         print(f"s3-init: {problem}", file=sys.stderr)
     if problems:
         return 1
-    print("the platform's key reads and writes its buckets and nothing else")
+    print("each key reaches its buckets as granted and nothing else")
     return 0
 
 

@@ -35,7 +35,9 @@ DEFAULT_WEATHER_PRIORITY = (
 class Settings(BaseSettings):
     """Where things live and how the platform behaves."""
 
-    model_config = SettingsConfigDict(env_prefix="CRIME_WEATHER_", extra="ignore")
+    # An empty variable means the default: compose passes optional settings as `${VAR:-}`, so the
+    # defaults stay here rather than being copied into docker-compose.yml.
+    model_config = SettingsConfigDict(env_prefix="CRIME_WEATHER_", extra="ignore", env_ignore_empty=True)
 
     home: Path = Field(default=Path(".data"), description="Root of all embedded state.")
     source: str = Field(

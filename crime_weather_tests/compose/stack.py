@@ -44,11 +44,15 @@ def env_file_values(run_memory_limit: str) -> dict[str, str]:
                 f"k{secrets.token_hex(10)}" if name.endswith("_ACCESS_KEY") else secrets.token_hex(16)
             )
     values.update(
-        CRIME_WEATHER_SOURCE="none",  # no internet here: the test brings the files itself
+        # No internet here: the test brings the files itself, the forecast's too.
+        CRIME_WEATHER_SOURCE="none",
+        CRIME_WEATHER_FORECAST_SOURCE="none",
         CRIME_WEATHER_RUN_MEMORY_LIMIT=run_memory_limit,
-        # A small search: the retrain's speed is not what this test is about.
+        # A small search and backtest: the retrain's speed is not what this test is about.
         CRIME_WEATHER_SEARCH_TRIALS="4",
         CRIME_WEATHER_SEARCH_TIMEOUT_SECONDS="20",
+        CRIME_WEATHER_SEARCH_FOLDS="2",
+        CRIME_WEATHER_BACKTEST_FOLDS="3",
         CRIME_WEATHER_DAGSTER_HOST_PORT=str(free_port()),
         CRIME_WEATHER_MLFLOW_HOST_PORT=str(free_port()),
         CRIME_WEATHER_API_HOST_PORT=str(free_port()),
@@ -203,6 +207,9 @@ class Stack:
     def predict(self) -> httpx.Response:
         observation = {"date": "2020-03-02", "comuna": 3, "temp_mean": 24.5, "precipitation_mm": 0}
         return httpx.post(f"{self.url('api')}/predict", json=observation, timeout=30)
+
+    def forecast(self) -> httpx.Response:
+        return httpx.get(f"{self.url('api')}/forecast", timeout=30)
 
     # --- run containers and clean-up -----------------------------------------------------------------
 

@@ -10,20 +10,29 @@ The engine, the Compose CLI and the local base image are installed and made when
    and the API while the retrain runs;
 4. every month materializes (Dagster GraphQL), a champion is registered (MLflow REST) and `/predict`
    answers with it; every run ran in a container of its own, exited 0, under the memory limit;
-5. `down` then `up` keeps the data, the runs and the champion;
-6. everything the test created is removed (checked).
+5. a week's weather forecast dropped into the landing bucket is issued as robbery_forecast and served
+   by `GET /forecast`, which the API reads from the data bucket with its own key: one that reads that
+   bucket and nothing else, and cannot write; its healthcheck probes `/health/ready` and every request
+   is in its JSON access log;
+6. `down` then `up` keeps the data, the runs, the champion and the forecast;
+7. everything the test created is removed (checked).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from crime_weather.core.names import COMUNAS
+from crime_weather.sources.forecast import city_day
+from crime_weather_tests import builders
 from crime_weather_tests.compose import images
 from crime_weather_tests.compose.engine import Engine, EngineUnavailable, start_engine
 from crime_weather_tests.compose.stack import Stack, wait_for
@@ -46,6 +55,12 @@ class Story:
     restarted_daemon_during: str = ""
     restarted_api_during: str = ""
     champion: str = ""
+    issue_date: str = ""  # of the forecast file dropped once the champion was registered
+    forecast_file: str = ""
+
+    @property
+    def landing_files(self) -> int:
+        return len(self.shared_files) + bool(self.forecast_file)
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +153,19 @@ def story(stack: Stack, shared_raw: Path) -> Iterator[Story]:
 
         story.champion = wait_for(stack.champion_version, 900, "a champion registered")
         stack.mark("champion registered", started)
+
+        # 4. A week's weather forecast from today on into the landing bucket: README's one-file command.
+        story.issue_date = city_day(time.time()).isoformat()
+        story.forecast_file = f"pronostico_{story.issue_date}.json"
+        forecast = stack.folder / story.forecast_file
+        forecast.write_bytes(builders.forecast_json(story.issue_date))
+        forecast.chmod(0o644)  # the image's unprivileged user reads it
+        landed = stack.run(
+            "run", "--rm", "--no-deps", "--volume", f"{forecast}:/mirror/{story.forecast_file}:ro",
+            "--env", "CRIME_WEATHER_SOURCE=/mirror", "acquisition",
+        )  # fmt: skip
+        assert "1 fetched" in landed.stdout, landed.stdout
+        stack.mark("forecast file in the landing bucket", started)
         yield story
     except BaseException:
         print(stack.logs())
@@ -181,6 +209,66 @@ def test_the_champion_is_served(stack: Stack, story: Story):
     assert body["model_version"] == story.champion and body["expected_robberies"] >= 0
 
 
+def test_a_forecast_file_in_landing_is_served_by_the_api(stack: Stack, story: Story):
+    """The landing sensor issues the day's forecast; the API reads it from the data bucket."""
+    started = time.monotonic()
+    wait_for(
+        lambda: stack.forecast().status_code == 200,
+        300,
+        "GET /forecast answering",
+        lambda: stack.forecast().text[:500],
+    )
+    stack.mark("forecast served", started)
+    body = stack.forecast().json()
+    assert body["issue_date"] == story.issue_date and body["model_version"] == story.champion
+    assert body["weather_source"].endswith(story.forecast_file)
+    days = [day.date().isoformat() for day in pd.date_range(story.issue_date, periods=7)]
+    assert [(row["date"], row["comuna"]) for row in body["rows"]] == [(d, c) for d in days for c in COMUNAS]
+    assert all(row["expected_robberies"] >= 0 for row in body["rows"])
+    # Its run has finished in its container too (the tests below inspect every run's container).
+    wait_for(
+        lambda: not any(c["State"]["Running"] for c in stack.run_containers()), 120, "every run finished"
+    )
+
+
+# Tries each S3 call with the container's own key and prints what came of it.
+S3_ATTEMPTS = """
+import json, os, sys
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+s3 = boto3.client("s3", endpoint_url=os.environ["CRIME_WEATHER_S3_ENDPOINT_URL"],
+                  config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+def attempt(method, **arguments):
+    try:
+        getattr(s3, method)(**arguments)
+    except ClientError as error:
+        return error.response["Error"]["Code"]
+    return "allowed"
+print(json.dumps([attempt(method, **arguments) for method, arguments in json.loads(sys.argv[1])]))
+"""
+
+
+def test_the_apis_key_reads_the_data_bucket_and_cannot_write_it(stack: Stack, story: Story):
+    env = dict(item.split("=", 1) for item in stack.container("api")["Config"]["Env"])
+    assert env["AWS_ACCESS_KEY_ID"] == stack.values["S3_API_ACCESS_KEY"]
+    assert env["AWS_ACCESS_KEY_ID"] != stack.values["S3_APP_ACCESS_KEY"]
+    issued = f"robbery_forecast/{story.issue_date}.parquet"
+    attempts = [
+        ("list_objects_v2", {"Bucket": "data", "Prefix": "robbery_forecast/"}),
+        ("get_object", {"Bucket": "data", "Key": issued}),
+        ("put_object", {"Bucket": "data", "Key": "robbery_forecast/2099-01-01.parquet", "Body": "x"}),
+        ("put_object", {"Bucket": "data", "Key": issued, "Body": "x"}),
+        ("delete_object", {"Bucket": "data", "Key": issued}),
+        ("list_objects_v2", {"Bucket": "landing"}),
+        ("get_object", {"Bucket": "landing", "Key": story.forecast_file}),
+        ("create_bucket", {"Bucket": "api-made"}),
+    ]
+    out = stack.run("exec", "-T", "api", "python", "-c", S3_ATTEMPTS, json.dumps(attempts)).stdout
+    assert json.loads(out) == ["allowed", "allowed", *["AccessDenied"] * 6], out
+    assert stack.forecast().json()["issue_date"] == story.issue_date, "the issued forecast is intact"
+
+
 def test_restarts_mid_work_lost_nothing(stack: Stack, story: Story):
     assert story.restarted_daemon_during and story.restarted_api_during
     runs = {run["runId"]: run for run in stack.runs()}
@@ -196,6 +284,19 @@ def test_restarts_mid_work_lost_nothing(stack: Stack, story: Story):
     assert keys and len(keys) == len(set(keys)), keys
     # Both came back: healthy again (the API once it has loaded the champion).
     stack.wait_healthy("dagster-daemon", "api", timeout=180)
+
+
+def test_the_api_is_probed_for_readiness_and_logs_every_request(stack: Stack, story: Story):
+    container = stack.container("api")
+    assert container["Config"]["Healthcheck"]["Test"][-1] == "http://127.0.0.1:8800/health/ready"
+    stack.wait_healthy("api", timeout=180)
+    log = stack.run("logs", "--no-color", "--no-log-prefix", "api").stdout
+    requests = [json.loads(line) for line in log.splitlines() if line.startswith('{"ts"')]
+    # The healthcheck's own requests, from inside the container, answered 200 once a champion was in.
+    probes = [r for r in requests if r["client"] == "127.0.0.1"]
+    assert probes and {r["path"] for r in probes} == {"/health/ready"}
+    assert probes[-1]["status"] == 200
+    assert any(r["path"] == "/forecast" and r["status"] == 200 for r in requests)
 
 
 def test_each_run_ran_in_its_own_container(stack: Stack, story: Story):
@@ -229,7 +330,7 @@ def landing_and_data_objects(stack: Stack) -> tuple[int, int]:
 def test_down_then_up_keeps_the_data_and_the_champion(stack: Stack, story: Story):
     months = stack.partitions("daily_features")["partitionKeys"]
     before = {run["runId"] for run in stack.runs()}
-    assert landing_and_data_objects(stack) == (len(story.shared_files), len(months))
+    assert landing_and_data_objects(stack) == (story.landing_files, len(months))
 
     started = time.monotonic()
     stack.run("down", "--timeout", "30")
@@ -244,7 +345,8 @@ def test_down_then_up_keeps_the_data_and_the_champion(stack: Stack, story: Story
     assert set(stack.partitions("daily_features")["assetPartitionStatuses"]["materializedPartitions"]) == set(
         months
     )
-    assert landing_and_data_objects(stack) == (len(story.shared_files), len(months))
+    assert landing_and_data_objects(stack) == (story.landing_files, len(months))
+    assert stack.forecast().json()["issue_date"] == story.issue_date
     # The sensor's cursor survived too: two of its ticks later, nothing is ingested again.
     time.sleep(40)
     assert {run["runId"] for run in stack.runs()} == before
