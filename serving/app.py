@@ -1,4 +1,4 @@
-"""The prediction API (DESIGN.md §4): Litestar, msgspec structs, the champion followed live.
+"""The prediction API (README, "Call the API"): Litestar, msgspec structs, the champion followed live.
 
 `create_app()` builds the app from settings; its lifespan loads the champion and starts the poller.
 Prediction runs in worker threads (CPU work off the event loop); single predictions are coalesced by

@@ -1,4 +1,4 @@
-"""GET /forecast: the latest issue of robbery_forecast, read from the warehouse (DESIGN.md §4).
+"""GET /forecast: the latest issue of robbery_forecast, read from the warehouse (README, "Forecasts for the coming week").
 
 The API reads the table the platform wrote (`<warehouse>/robbery_forecast/<issue date>.parquet`)
 through core.storage, a folder or S3 as Settings say; it never computes a forecast itself. The newest

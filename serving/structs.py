@@ -1,4 +1,4 @@
-"""The API's request and response shapes (DESIGN.md §4), as msgspec structs with their constraints.
+"""The API's request and response shapes (README, "Call the API"), as msgspec structs with their constraints.
 
 Field names and weather bounds come from `crime_weather.core.names`, so the API, the model and the
 warehouse never disagree about what a field is called or which values are physically possible.

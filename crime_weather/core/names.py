@@ -1,7 +1,7 @@
 """Canonical column names shared by ingestion, the model and the API.
 
 One list, so that the warehouse tables, the model's signature and the API's request fields never
-disagree (DESIGN.md §1–2).
+disagree.
 """
 
 from typing import Final
@@ -22,7 +22,8 @@ CRIME_COLUMNS: Final = (
 )
 ROBBERY_TYPE: Final = "robo"
 
-# Canonical daily weather (raw_weather and the model's weather inputs), in units of DESIGN.md §1.
+# Canonical daily weather (raw_weather and the model's weather inputs), in the units their names
+# say (°C, mm, %, km/h, hPa).
 WEATHER_FIELDS: Final = (
     "temp_mean",
     "temp_min",
@@ -54,7 +55,7 @@ WEATHER_BOUNDS: Final[dict[str, tuple[float, float]]] = {
     "pressure_hpa": (850.0, 1100.0),
 }
 
-# robbery_forecast (DESIGN.md §2): one row per (forecast day, comuna). Intervals are central
+# robbery_forecast (README, "Forecasts for the coming week"): one row per (forecast day, comuna). Intervals are central
 # prediction intervals of the count at these levels (%), named interval_<level>_low/high.
 FORECAST_TABLE: Final = "robbery_forecast"
 FORECAST_MAX_DAYS: Final = 7  # the coming week: the issue day and the six after it

@@ -1,4 +1,4 @@
-"""One settings object, read from `CRIME_WEATHER_*` environment variables (DESIGN.md §5).
+"""One settings object, read from `CRIME_WEATHER_*` environment variables (README, "Configuration").
 
 Every default is the embedded one-machine setup under `CRIME_WEATHER_HOME` (default `./.data`);
 compose and clusters change behaviour only through the environment. Every path and URL the

@@ -1,4 +1,4 @@
-"""What the weather does to robberies: rate ratios from a count GLM with fixed effects (DESIGN.md §1).
+"""What the weather does to robberies: rate ratios from a count GLM with fixed effects (README, "What the weather does to robberies").
 
 The predictive model answers "how many"; this answers "what does rain (heat, wind...) change", with a
 95 % CI. Robberies per (date, comuna) ~ Poisson or negative binomial (chosen by the data's

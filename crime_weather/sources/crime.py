@@ -1,7 +1,7 @@
 """Crime files: the official "delitos" schema variants, mapped to one canonical event table.
 
 Each layout lists the columns that identify it and where each canonical field comes from
-(DESIGN.md §2). Normalisation is vectorised (pyarrow compute): the goal is >= 500k rows/s.
+(README, "Drop new data: the landing zone"). Normalisation is vectorised (pyarrow compute): the goal is >= 500k rows/s.
 """
 
 from __future__ import annotations

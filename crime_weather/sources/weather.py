@@ -1,6 +1,6 @@
 """Weather files: each source's layout, units and date conventions mapped to canonical daily values.
 
-Sources complement each other (DESIGN.md §2): `combine_weather` fills each variable of each day from
+Sources complement each other (README, "Weather from several sources"): `combine_weather` fills each variable of each day from
 the highest-priority source that has it and records which source filled what.
 """
 
