@@ -89,21 +89,14 @@ class Target:
         api_buckets = names("S3_API_BUCKETS", ("data",))
         if not set(api_buckets) <= set(buckets):
             raise InitError(f"S3_API_BUCKETS {', '.join(api_buckets)} are not all in S3_BUCKETS")
+
+        def user(prefix: str, default_name: str, of: tuple[str, ...], writes: bool) -> User:
+            keys = (need(f"{prefix}_ACCESS_KEY"), need(f"{prefix}_SECRET_KEY"))
+            return User(env.get(f"{prefix}_USER") or default_name, prefix, keys, of, writes=writes)
+
         users = (
-            User(
-                env.get("S3_APP_USER") or "crime-weather-platform",
-                "S3_APP",
-                (need("S3_APP_ACCESS_KEY"), need("S3_APP_SECRET_KEY")),
-                buckets,
-                writes=True,
-            ),
-            User(
-                env.get("S3_API_USER") or "crime-weather-api",
-                "S3_API",
-                (need("S3_API_ACCESS_KEY"), need("S3_API_SECRET_KEY")),
-                api_buckets,
-                writes=False,
-            ),
+            user("S3_APP", "crime-weather-platform", buckets, writes=True),
+            user("S3_API", "crime-weather-api", api_buckets, writes=False),
         )
         if users[0].key[0] == users[1].key[0]:
             raise InitError("S3_APP_ACCESS_KEY and S3_API_ACCESS_KEY are the same: each needs its own key")
