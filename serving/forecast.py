@@ -27,15 +27,9 @@ from crime_weather.core.names import (
 from crime_weather.core.settings import Settings
 from crime_weather.core.storage import BlobInfo, BlobStore, open_store, parquet_to_frame
 from serving.errors import Refused, problem_specs
+from serving.structs import Interval
 
 STATE_KEY = "forecasts"
-
-
-class Interval(Struct):
-    """A central prediction interval of the count (Poisson quantiles of the expected robberies)."""
-
-    low: Annotated[int, Meta(ge=0)]
-    high: Annotated[int, Meta(ge=0)]
 
 
 class ForecastRow(Struct):

@@ -15,7 +15,7 @@ from msgspec.structs import astuple
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
 from crime_weather.modeling.intervals import poisson_interval
 from serving.model_store import Champion
-from serving.structs import Observation, RowPrediction
+from serving.structs import Interval, Observation, RowPrediction
 
 
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
@@ -47,7 +47,7 @@ def predict_rows(champion: Champion, observations: Sequence[Observation]) -> lis
     low_80, high_80 = poisson_interval(values, 0.8)
     low_95, high_95 = poisson_interval(values, 0.95)
     return [
-        RowPrediction(value, [a, b], [c, d])
+        RowPrediction(value, Interval(a, b), Interval(c, d))
         for value, a, b, c, d in zip(
             values.tolist(), low_80.tolist(), high_80.tolist(), low_95.tolist(), high_95.tolist(), strict=True
         )

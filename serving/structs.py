@@ -98,29 +98,27 @@ class BatchRequest(Struct, forbid_unknown_fields=True, frozen=True):
     ]
 
 
-# A Poisson prediction interval around the expected count (crime_weather/modeling/intervals.py): on
-# the backtest, the 80 % and 95 % intervals cover 80 % and 95 % of the observed counts.
-Interval = Annotated[
-    list[int],
-    Meta(
-        min_length=2,
-        max_length=2,
-        description="[low, high]: robbery counts, both included, of the Poisson prediction interval.",
-    ),
-]
+class Interval(Struct):
+    """A central Poisson prediction interval of the count around the expected robberies
+    (crime_weather/modeling/intervals.py): robbery counts, both ends included. On the backtest the
+    80 % and 95 % intervals cover 80 % and 95 % of the observed counts. /predict, /predict/batch and
+    /forecast share this shape."""
+
+    low: Annotated[int, Meta(ge=0)]
+    high: Annotated[int, Meta(ge=0)]
 
 
 class Prediction(Struct):
     expected_robberies: Annotated[float, Meta(ge=0, description="Expected number of robberies that day.")]
     model_version: Annotated[str, Meta(description="Registered version of the model that answered.")]
-    interval_80: Interval
-    interval_95: Interval
+    interval_80: Annotated[Interval, Meta(description="80 % prediction interval of the count.")]
+    interval_95: Annotated[Interval, Meta(description="95 % prediction interval of the count.")]
 
 
 class RowPrediction(Struct):
     expected_robberies: Annotated[float, Meta(ge=0)]
-    interval_80: Interval
-    interval_95: Interval
+    interval_80: Annotated[Interval, Meta(description="80 % prediction interval of the count.")]
+    interval_95: Annotated[Interval, Meta(description="95 % prediction interval of the count.")]
 
 
 class BatchPrediction(Struct):

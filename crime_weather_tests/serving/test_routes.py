@@ -31,13 +31,13 @@ def test_predict_answers_what_the_champion_predicts(client: TestClient, champion
     assert body["expected_robberies"] == value > 0 and body["model_version"] == "1"
     for level in (80, 95):
         low, high = poisson.ppf([(1 - level / 100) / 2, (1 + level / 100) / 2], value)
-        assert body[f"interval_{level}"] == [int(low), int(high)]
+        assert body[f"interval_{level}"] == {"low": int(low), "high": int(high)}
     assert (
-        body["interval_95"][0]
-        <= body["interval_80"][0]
+        body["interval_95"]["low"]
+        <= body["interval_80"]["low"]
         <= value
-        <= body["interval_80"][1]
-        <= body["interval_95"][1]
+        <= body["interval_80"]["high"]
+        <= body["interval_95"]["high"]
     )
 
 
@@ -156,5 +156,5 @@ def test_each_batch_row_carries_its_poisson_intervals(client: TestClient, champi
     for level in (80, 95):
         low, high = (poisson.ppf(p, values) for p in ((1 - level / 100) / 2, (1 + level / 100) / 2))
         assert [row[f"interval_{level}"] for row in rows] == [
-            [int(a), int(b)] for a, b in zip(low, high, strict=True)
+            {"low": int(a), "high": int(b)} for a, b in zip(low, high, strict=True)
         ]

@@ -148,8 +148,8 @@ def test_valid_input_does_reach_the_recording_model(guarded, model):
     assert guarded.post("/predict", json=GOOD).json() == {
         "expected_robberies": 1.0,
         "model_version": "1",
-        "interval_80": [0, 2],  # Poisson(1): P(X <= 0) = 0.37 >= 0.1, P(X <= 2) = 0.92 >= 0.9
-        "interval_95": [0, 3],  # P(X <= 3) = 0.98 >= 0.975
+        "interval_80": {"low": 0, "high": 2},  # Poisson(1): P(X <= 0) = 0.37 >= 0.1, P(X <= 2) = 0.92 >= 0.9
+        "interval_95": {"low": 0, "high": 3},  # P(X <= 3) = 0.98 >= 0.975
     }
     assert model.frames == [2, 1]
 
