@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import json
 import os
@@ -88,6 +89,24 @@ def champion_registry(champion: str, max_iter: int) -> tuple[str, str]:
     data = pd.concat(daily_features(SHARED_RAW).values(), ignore_index=True)
     register_fitted(uri, config, data, seed=3)
     return uri, f"{config.label} fitted on the shared data ({len(data):,} rows), in {uri}"
+
+
+def add_champion_arguments(parser: argparse.ArgumentParser) -> None:
+    """--champion and --max-iter, as every API benchmark takes them (see `champion_from`)."""
+    parser.add_argument(
+        "--champion",
+        choices=CHAMPIONS,
+        default="hgb",
+        help="the platform's default HGB or GLM, or a synthetic one",
+    )
+    parser.add_argument("--max-iter", type=int, default=200, help="trees of the synthetic champion")
+
+
+def champion_from(args: argparse.Namespace) -> str:
+    """The tracking URI holding the champion the arguments name; says which one it is."""
+    uri, what = champion_registry(args.champion, args.max_iter)
+    print(f"champion: {what}")
+    return uri
 
 
 def model_call_costs(uri: str) -> dict[str, float]:

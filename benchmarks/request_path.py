@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from _api import CHAMPIONS, champion_registry, random_rows, temp_folder
+from _api import add_champion_arguments, champion_from, random_rows, temp_folder
 
 from crime_weather.core.settings import Settings
 
@@ -202,17 +202,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--wave", type=int, default=16, help="concurrent requests, like 16 connections")
-    parser.add_argument(
-        "--champion",
-        choices=CHAMPIONS,
-        default="hgb",
-        help="the platform's default HGB or GLM, or a synthetic one",
-    )
-    parser.add_argument("--max-iter", type=int, default=200, help="trees of the synthetic champion")
+    add_champion_arguments(parser)
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of one pass")
     args = parser.parse_args()
-    uri, what = champion_registry(args.champion, args.max_iter)
-    print(f"champion: {what}")
+    uri = champion_from(args)
     asyncio.run(measure(args, uri))
     return 0
 

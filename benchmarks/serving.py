@@ -24,10 +24,10 @@ from pathlib import Path
 
 import httpx
 from _api import (
-    CHAMPIONS,
     ROW,
     Load,
-    champion_registry,
+    add_champion_arguments,
+    champion_from,
     model_call_costs,
     post_script,
     rss_mb,
@@ -118,17 +118,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15, help="per round and server")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument(
-        "--champion",
-        choices=CHAMPIONS,
-        default="hgb",
-        help="the platform's default HGB or GLM, or a synthetic one",
-    )
-    parser.add_argument("--max-iter", type=int, default=200, help="trees of the synthetic champion")
+    add_champion_arguments(parser)
     args = parser.parse_args()
 
-    uri, what = champion_registry(args.champion, args.max_iter)
-    print(f"champion: {what}")
+    uri = champion_from(args)
     costs = model_call_costs(uri)
     print(
         "one model call: " + ", ".join(f"{rows} {seconds * 1000:.1f} ms" for rows, seconds in costs.items())

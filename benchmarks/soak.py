@@ -22,9 +22,9 @@ from collections import Counter
 
 import httpx
 from _api import (
-    CHAMPIONS,
     TRACKING_URI_ENV,
-    champion_registry,
+    add_champion_arguments,
+    champion_from,
     random_rows,
     rss_mb,
     start_api,
@@ -79,18 +79,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument(
-        "--champion",
-        choices=CHAMPIONS,
-        default="hgb",
-        help="the platform's default HGB or GLM, or a synthetic one",
-    )
-    parser.add_argument("--max-iter", type=int, default=200, help="trees of the synthetic champion")
+    add_champion_arguments(parser)
     parser.add_argument("--no-promotion", action="store_true", help="do not promote a version mid-soak")
     args = parser.parse_args()
 
-    uri, what = champion_registry(args.champion, args.max_iter)
-    print(f"champion: {what}")
+    uri = champion_from(args)
     promote = not args.no_promotion and uri.startswith("sqlite:")  # never touch a registry we were given
     if not args.no_promotion and not promote:
         print(f"no promotion: {TRACKING_URI_ENV} points at a registry this script must not change")
