@@ -292,17 +292,26 @@ def _ratio(result: Any, column: str, scale: float) -> tuple[float, float, float,
     )
 
 
-def _row(result: Any, term: Term, model: str, days: int, reference: int | None, mean: float) -> dict:
+def _term_ratio(result: Any, term: Term) -> dict:
+    """The term's rate ratio, its 95 % CI and p-value, named as the effects table names them."""
     ratio, low, high, p = _ratio(result, term.column, term.scale)
     return {
-        "group": term.group,
-        "model": model,
         "variable": term.variable,
         "contrast": term.contrast,
         "rate_ratio": ratio,
         "ci_low": low,
         "ci_high": high,
         "p_value": p,
+    }
+
+
+def _row(result: Any, term: Term, model: str, days: int, reference: int | None, mean: float) -> dict:
+    estimate = _term_ratio(result, term)
+    ratio, low, high = estimate["rate_ratio"], estimate["ci_low"], estimate["ci_high"]
+    return {
+        "group": term.group,
+        "model": model,
+        **estimate,
         "days": days,
         "reference_days": reference,
         "change_per_comuna_day": _change(ratio, mean),
@@ -380,17 +389,7 @@ def one_at_a_time(features: pd.DataFrame) -> pd.DataFrame:
             result = _fit(
                 y, pd.concat([base, rows[[term.column]]], axis=1), family.family, groups, family.start
             )
-            ratio, low, high, p = _ratio(result, term.column, term.scale)
-            records.append(
-                {
-                    "variable": term.variable,
-                    "contrast": term.contrast,
-                    "rate_ratio": ratio,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "p_value": p,
-                }
-            )
+            records.append(_term_ratio(result, term))
     return pd.DataFrame(records)
 
 
