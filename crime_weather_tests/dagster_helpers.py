@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import dagster as dg
+import pytest
 
 from crime_weather.core.settings import get_settings
 from crime_weather.definitions import build_definitions, build_resources
 from crime_weather.orchestration.sensors.landing import RANGE_END_TAG, RANGE_START_TAG
+
+
+@contextmanager
+def instance_in_home(home: Path, **settings: str) -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance in the embedded `home`, the caller's CRIME_WEATHER_* and MLFLOW_* variables
+    cleared and `settings` (CRIME_WEATHER_<NAME>) set: the `home` fixture for module-scoped fixtures,
+    which monkeypatch's function scope does not reach."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith(("CRIME_WEATHER_", "MLFLOW_"))]:
+            patch.delenv(name)
+        patch.setenv("CRIME_WEATHER_HOME", str(home))
+        for name, value in settings.items():
+            patch.setenv(f"CRIME_WEATHER_{name.upper()}", value)
+        with dg.instance_for_test(temp_dir=str(home)) as instance:
+            yield instance
 
 
 def evaluate_landing_sensor(instance: dg.DagsterInstance, cursor: str | None = None):

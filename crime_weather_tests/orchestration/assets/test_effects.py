@@ -9,7 +9,7 @@ import pytest
 from crime_weather.modeling.effects_artifacts import EFFECTS_JSON, FOREST_PNG, read_effects
 from crime_weather.modeling.registry import CHAMPION, alias_version
 from crime_weather.modeling.tracking import client_for
-from crime_weather_tests.dagster_helpers import materialize, seed_daily_features
+from crime_weather_tests.dagster_helpers import instance_in_home, materialize, seed_daily_features
 from harness.models import register_model, tracking_uri
 from harness.planted import RAIN_RATIO, planted_features
 
@@ -18,14 +18,10 @@ from harness.planted import RAIN_RATIO, planted_features
 def platform(tmp_path_factory):
     """One planted year as daily_features partitions, an empty registry, a Dagster instance."""
     home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith(("CRIME_WEATHER_", "MLFLOW_"))]:
-            patch.delenv(name)
-        patch.setenv("CRIME_WEATHER_HOME", str(home))
-        with dg.instance_for_test(temp_dir=str(home)) as instance:
-            frames = planted_features(seed=11, first="2019-01-01", last="2019-12-31")
-            seed_daily_features(instance, home / "warehouse", frames)
-            yield home, instance, tracking_uri(home / "mlflow")
+    with instance_in_home(home) as instance:
+        frames = planted_features(seed=11, first="2019-01-01", last="2019-12-31")
+        seed_daily_features(instance, home / "warehouse", frames)
+        yield home, instance, tracking_uri(home / "mlflow")
 
 
 def _metadata(instance: dg.DagsterInstance) -> dict:

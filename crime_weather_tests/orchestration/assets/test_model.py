@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from crime_weather.modeling.config import ModelConfig
 from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
-from crime_weather_tests.dagster_helpers import materialize, seed_daily_features
+from crime_weather_tests.dagster_helpers import instance_in_home, materialize, seed_daily_features
 from harness.models import register_model, synthetic_features
 
 MONTHS = [f"2019-{m:02d}" for m in range(1, 9)]
@@ -44,19 +44,12 @@ def _metadata(instance: dg.DagsterInstance, asset: str) -> dict:
 def lifecycle(tmp_path_factory):
     """One retrain (split -> challenger -> champion) on 8 generated months with a tiny budget."""
     home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith(("CRIME_WEATHER_", "MLFLOW_"))]:
-            patch.delenv(name)
-        patch.setenv("CRIME_WEATHER_HOME", str(home))
-        patch.setenv("CRIME_WEATHER_TEST_MONTHS", "2")
-        patch.setenv("CRIME_WEATHER_SEARCH_TRIALS", "3")
-        patch.setenv("CRIME_WEATHER_SEARCH_FOLDS", "2")
-        patch.setenv("CRIME_WEATHER_BACKTEST_FOLDS", "3")
-        with dg.instance_for_test(temp_dir=str(home)) as instance:
-            seed_daily_features(instance, home / "warehouse", synthetic_features(MONTHS))
-            result = materialize(instance, *RETRAIN)
-            uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
-            yield home, instance, result, uri, MlflowClient(uri, uri)
+    budget = {"test_months": "2", "search_trials": "3", "search_folds": "2", "backtest_folds": "3"}
+    with instance_in_home(home, **budget) as instance:
+        seed_daily_features(instance, home / "warehouse", synthetic_features(MONTHS))
+        result = materialize(instance, *RETRAIN)
+        uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+        yield home, instance, result, uri, MlflowClient(uri, uri)
 
 
 def test_the_retrain_registers_a_champion_refit_on_every_month_with_its_lineage(lifecycle):
