@@ -40,6 +40,16 @@ def _month_number(dates: pd.Series) -> pd.Series:
     return dates.dt.year * 100 + dates.dt.month
 
 
+def _complete_grid() -> pa.Check:
+    """Every date of the table has each comuna exactly once (daily_features, robbery_forecast)."""
+    return pa.Check(
+        lambda frame: frame.groupby("date")["comuna"].transform("size") == len(COMUNAS),
+        element_wise=False,
+        error="complete grid: every date has each comuna 1..15 exactly once",
+        name="complete_grid",
+    )
+
+
 def _in_partitions(months: Months) -> list[pa.Check]:
     """Row-level, so a failure names the rows (and so the months) at fault."""
     numbers = _month_numbers(months)
@@ -122,12 +132,7 @@ def daily_features_schema(months: Months = None) -> pa.DataFrameSchema:
         },
         checks=[
             *_in_partitions(months),
-            pa.Check(
-                lambda frame: frame.groupby("date")["comuna"].transform("size") == len(COMUNAS),
-                element_wise=False,
-                error="complete grid: every date has each comuna 1..15 exactly once",
-                name="complete_grid",
-            ),
+            _complete_grid(),
         ],
         unique=["date", "comuna"],
         strict=True,
@@ -180,12 +185,7 @@ def robbery_forecast_schema(issue_date: str | None = None, days: int | None = No
             pa.Check(
                 _nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"
             ),
-            pa.Check(
-                lambda frame: frame.groupby("date")["comuna"].transform("size") == len(COMUNAS),
-                element_wise=False,
-                error="complete grid: every date has each comuna 1..15 exactly once",
-                name="complete_grid",
-            ),
+            _complete_grid(),
             pa.Check(
                 lambda frame: frame[["model_version", "issued_at"]].nunique().le(1).all(),
                 error="one issue: a single model version and issue time",
