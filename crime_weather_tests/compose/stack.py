@@ -181,6 +181,22 @@ class Stack:
         )
         return data["runsOrError"]["results"]
 
+    def sensor_cursor(self, sensor: str) -> str | None:
+        data = self.graphql(
+            """query ($sensor: String!) { sensorOrError(sensorSelector: {repositoryName: "__repository__",
+                   repositoryLocationName: "crime_weather", sensorName: $sensor}) { ... on Sensor {
+                   sensorState { typeSpecificData { ... on SensorData { lastCursor } } } } } }""",
+            {"sensor": sensor},
+        )
+        return data["sensorOrError"]["sensorState"]["typeSpecificData"]["lastCursor"]
+
+    def runs_settled(self) -> bool:
+        """Every run finished and every run container exited (Dagster marks a run SUCCESS a moment
+        before its process exits)."""
+        return not any(c["State"]["Running"] for c in self.run_containers()) and all(
+            run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in self.runs()
+        )
+
     def partitions(self, asset: str) -> dict[str, Any]:
         data = self.graphql(
             """query ($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) { ... on AssetNode {

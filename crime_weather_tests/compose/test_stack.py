@@ -225,10 +225,15 @@ def test_a_forecast_file_in_landing_is_served_by_the_api(stack: Stack, story: St
     days = [day.date().isoformat() for day in pd.date_range(story.issue_date, periods=7)]
     assert [(row["date"], row["comuna"]) for row in body["rows"]] == [(d, c) for d in days for c in COMUNAS]
     assert all(row["expected_robberies"] >= 0 for row in body["rows"])
-    # Its run has finished in its container too (the tests below inspect every run's container).
+    # forecast_on_promotion has seen the champion too: it issues the day's forecast again when its
+    # tick comes after the file landed. Then every run has finished in its container (the tests below
+    # inspect every run's container, and `down` must not cut a run short).
     wait_for(
-        lambda: not any(c["State"]["Running"] for c in stack.run_containers()), 120, "every run finished"
+        lambda: stack.sensor_cursor("forecast_on_promotion") == story.champion,
+        120,
+        "forecast_on_promotion handling the champion",
     )
+    wait_for(stack.runs_settled, 180, "every run finished and its container exited")
 
 
 # Tries each S3 call with the container's own key and prints what came of it.
@@ -300,13 +305,8 @@ def test_the_api_is_probed_for_readiness_and_logs_every_request(stack: Stack, st
 
 
 def test_each_run_ran_in_its_own_container(stack: Stack, story: Story):
-    # A run is SUCCESS in Dagster a moment before its container's process exits, and a run may still
-    # be starting (a promotion and a forecast file landing together each issue the day's forecast).
     wait_for(
-        lambda: (
-            not any(c["State"]["Running"] for c in stack.run_containers())
-            and all(run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in stack.runs())
-        ),
+        stack.runs_settled,
         180,
         "every run finished and its container exited",
         lambda: [(run["jobName"], run["status"]) for run in stack.runs() if run["status"] != "SUCCESS"],
