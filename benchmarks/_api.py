@@ -77,7 +77,7 @@ def champion_registry(champion: str, max_iter: int) -> tuple[str, str]:
         return uri, f"the champion of {uri}"
     import pandas as pd
 
-    from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB
+    from crime_weather.modeling.estimation.config import DEFAULT_GLM, DEFAULT_HGB
     from harness.models import register_fitted, register_model, tracking_uri
     from harness.shared_data import SHARED_RAW, daily_features
 
@@ -116,7 +116,7 @@ def model_call_costs(uri: str) -> dict[str, float]:
     import pandas as pd
     import threadpoolctl
 
-    from crime_weather.modeling.pipeline import model_input
+    from crime_weather.modeling.estimation.pipeline import model_input
     from serving.model_store import ModelStore
 
     store = ModelStore(uri, "crime_weather")

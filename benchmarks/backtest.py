@@ -24,17 +24,17 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from crime_weather.core.settings import Settings, get_settings
-from crime_weather.modeling.backtest import MODEL, NO_WEATHER
-from crime_weather.modeling.bootstrap import Difference, paired_difference
-from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB, HGB
-from crime_weather.modeling.contest import hold_contest
-from crime_weather.modeling.evaluation import weather_verdict
-from crime_weather.modeling.metrics import NAIVE_WINDOWS, naive_name
-from crime_weather.modeling.promotion import Action, decide
-from crime_weather.modeling.registry import TAG_FINGERPRINT
-from crime_weather.modeling.split import temporal_split
-from crime_weather.modeling.tracking import RunLog, client_for, experiment_id, run
-from crime_weather.modeling.train import (
+from crime_weather.modeling.estimation.config import DEFAULT_GLM, DEFAULT_HGB, HGB
+from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_name
+from crime_weather.modeling.registry.tracking import RunLog, client_for, experiment_id, run
+from crime_weather.modeling.registry.versions import TAG_FINGERPRINT
+from crime_weather.modeling.selection.backtest import MODEL, NO_WEATHER
+from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.contest import hold_contest
+from crime_weather.modeling.selection.evaluation import weather_verdict
+from crime_weather.modeling.selection.promotion import Action, decide
+from crime_weather.modeling.selection.split import temporal_split
+from crime_weather.modeling.selection.train import (
     ChallengerReport,
     Stages,
     Trained,

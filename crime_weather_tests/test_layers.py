@@ -107,3 +107,43 @@ def test_benchmarks_and_tests_share_helpers_through_harness_only():
         assert all(
             not module.startswith(("crime_weather_tests", "benchmarks")) for _, module in imports(path)
         ), path
+
+
+# modeling/ is itself layered: its sub-packages, lowest first, each importing only itself and those before.
+MODELING = PACKAGE / "modeling"
+MODELING_ROOMS = ("features", "estimation", "reporting", "registry", "selection", "effects", "forecasting")
+
+
+def room_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["crime_weather", "modeling"] and len(parts) > 2 else None
+
+
+def test_modeling_has_only_its_sub_packages_at_its_root():
+    loose = [path.name for path in MODELING.glob("*.py") if path.name != "__init__.py"]
+    assert not loose, f"modules at modeling/'s root (put them in a sub-package): {loose}"
+    rooms = {path.name for path in MODELING.iterdir() if path.is_dir() and path.name != "__pycache__"}
+    assert rooms == set(MODELING_ROOMS)
+
+
+@pytest.mark.parametrize("room", MODELING_ROOMS)
+def test_a_modeling_sub_package_imports_only_itself_and_those_below(room: str):
+    allowed = set(MODELING_ROOMS[: MODELING_ROOMS.index(room) + 1])
+    upward = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in sources(MODELING / room)
+        for line, module in imports(path)
+        if (target := room_of(module)) is not None and target not in allowed
+    ]
+    assert not upward, "\n".join(upward)
+    docstring = ast.get_docstring(ast.parse((MODELING / room / "__init__.py").read_text()))
+    assert docstring, f"modeling/{room}/__init__.py says in one line what the sub-package does"
+
+
+def test_no_module_of_the_package_is_over_300_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in sources(PACKAGE)
+        if (n := len(path.read_text().splitlines())) > 300
+    }
+    assert not long, f"split these by what they do: {long}"

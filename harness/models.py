@@ -15,10 +15,11 @@ from mlflow.tracking import MlflowClient
 
 from crime_weather.core.months import month_days
 from crime_weather.core.names import CALENDAR_COLUMNS, COMUNAS, TARGET, WEATHER_FIELDS
-from crime_weather.modeling.config import HGB, ModelConfig
-from crime_weather.modeling.levels import NO_LEVEL
-from crime_weather.modeling.pipeline import build_pipeline, history_end, model_input
-from crime_weather.modeling.registry import (
+from crime_weather.modeling.estimation.config import HGB, ModelConfig
+from crime_weather.modeling.estimation.pipeline import build_pipeline, history_end, model_input
+from crime_weather.modeling.features.levels import NO_LEVEL
+from crime_weather.modeling.registry.tracking import client_for, experiment_id, run
+from crime_weather.modeling.registry.versions import (
     CHAMPION,
     TAG_CONFIG,
     TAG_DAGSTER_RUN,
@@ -28,8 +29,7 @@ from crime_weather.modeling.registry import (
     TAG_TRAINED_MONTHS,
     register,
 )
-from crime_weather.modeling.split import fingerprint
-from crime_weather.modeling.tracking import client_for, experiment_id, run
+from crime_weather.modeling.selection.split import fingerprint
 from crime_weather.tables.features import calendar_columns
 
 

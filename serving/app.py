@@ -25,7 +25,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.params import JSONBody
 
 from crime_weather.core.settings import Settings, get_settings
-from crime_weather.modeling.registry import PromotionRecord
+from crime_weather.modeling.registry.versions import PromotionRecord
 from serving.batching import MicroBatcher
 from serving.decoding import StrictBody, close_struct_schemas
 from serving.effects import EffectsCache, EffectsController

@@ -17,8 +17,8 @@ import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 
-from crime_weather.modeling.effects_artifacts import EFFECTS_JSON, read_effects
-from crime_weather.modeling.tracking import client_for
+from crime_weather.modeling.effects.artifacts import EFFECTS_JSON, read_effects
+from crime_weather.modeling.registry.tracking import client_for
 from serving.errors import Refused, problem_specs
 from serving.model_store import Champion
 from serving.structs import WeatherEffects

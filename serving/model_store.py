@@ -18,7 +18,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
-from crime_weather.modeling.registry import (
+from crime_weather.modeling.registry.versions import (
     CHAMPION,
     ChampionInfo,
     alias_version,

@@ -13,14 +13,14 @@ import pandas as pd
 from msgspec.structs import astuple
 
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
-from crime_weather.modeling.intervals import poisson_interval
+from crime_weather.modeling.estimation.intervals import poisson_interval
 from serving.model_store import Champion
 from serving.structs import Interval, Observation, RowPrediction
 
 
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
     """The columns of `crime_weather.core.names.MODEL_INPUTS`: ISO date strings, int comunas, float
-    weather with NaN for unknown (the same frame `modeling.pipeline.model_input` gives training).
+    weather with NaN for unknown (the same frame `modeling.estimation.pipeline.model_input` gives training).
 
     Built column-wise from the structs' tuples and handed to pandas as a dict in MODEL_INPUTS order,
     without `columns=`: pandas then skips its column selection pass, which cost ~150 µs a call (more

@@ -100,7 +100,7 @@ class BatchRequest(Struct, forbid_unknown_fields=True, frozen=True):
 
 class Interval(Struct):
     """A central Poisson prediction interval of the count around the expected robberies
-    (crime_weather/modeling/intervals.py): robbery counts, both ends included. On the backtest the
+    (crime_weather/modeling/estimation/intervals.py): robbery counts, both ends included. On the backtest the
     80 % and 95 % intervals cover 80 % and 95 % of the observed counts. /predict, /predict/batch and
     /forecast share this shape."""
 

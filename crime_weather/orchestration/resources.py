@@ -11,9 +11,9 @@ from mlflow.tracking import MlflowClient
 
 from crime_weather.core.settings import OFFICIAL_SOURCE
 from crime_weather.core.storage import BlobInfo, BlobStore, frame_to_parquet, open_store, parquet_to_frame
-from crime_weather.modeling import tracking
-from crime_weather.modeling.tracking import RunLog, client_for, experiment_id
-from crime_weather.modeling.train import TrainingBudget
+from crime_weather.modeling.registry import tracking
+from crime_weather.modeling.registry.tracking import RunLog, client_for, experiment_id
+from crime_weather.modeling.selection.train import TrainingBudget
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
 from crime_weather.sources.forecast import WeatherForecast, city_day, fetch_forecast, open_meteo_unreachable

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crime_weather.modeling.backtest import MODEL, fold_table, naive_columns
-from crime_weather.modeling.bootstrap import Difference, paired_difference
-from crime_weather.modeling.evaluation import weather_verdict
-from crime_weather.modeling.folds import MonthlyData, plan_folds
-from crime_weather.modeling.intervals import coverage, poisson_interval
+from crime_weather.modeling.estimation.intervals import coverage, poisson_interval
+from crime_weather.modeling.selection.backtest import MODEL, fold_table, naive_columns
+from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.evaluation import weather_verdict
+from crime_weather.modeling.selection.folds import MonthlyData, plan_folds
 from harness.models import synthetic_features
 
 MONTHS = [f"2019-{m:02d}" for m in range(1, 13)]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crime_weather.modeling.effects import COMUNA_COLUMNS, TABLE_COLUMNS, Effects, weather_effects
+from crime_weather.modeling.effects.glm import COMUNA_COLUMNS, TABLE_COLUMNS, Effects, weather_effects
 from harness.planted import RAIN_RATIO, TEMP_RATIO, planted_features
 
 

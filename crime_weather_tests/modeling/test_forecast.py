@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from crime_weather.core.names import FORECAST_COLUMNS, TARGET, WEATHER_FIELDS
-from crime_weather.modeling.forecast import forecast_table
-from crime_weather.modeling.intervals import poisson_interval
-from crime_weather.modeling.pipeline import build_pipeline, model_input
+from crime_weather.modeling.estimation.intervals import poisson_interval
+from crime_weather.modeling.estimation.pipeline import build_pipeline, model_input
+from crime_weather.modeling.forecasting.forecast import forecast_table
 from crime_weather.sources.forecast import read_forecast
 from crime_weather.tables.schemas import robbery_forecast_schema
 from crime_weather.tables.validation import validate_forecast

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from scipy.stats import poisson
 
-from crime_weather.modeling.forecast import city_totals
-from crime_weather.modeling.intervals import poisson_interval, poisson_quantile
+from crime_weather.modeling.estimation.intervals import poisson_interval, poisson_quantile
+from crime_weather.modeling.forecasting.forecast import city_totals
 
 
 @pytest.mark.parametrize("level", [0.8, 0.95])

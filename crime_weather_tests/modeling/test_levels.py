@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from crime_weather.modeling.levels import LEVEL_FLOOR, LevelSpec, level_table, origins_of
+from crime_weather.modeling.features.levels import LEVEL_FLOOR, LevelSpec, level_table, origins_of
 
 FIRST = np.datetime64("2019-01-01")
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from crime_weather.core.names import MODEL_INPUTS, TARGET, WEATHER_FIELDS
-from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB, ModelConfig
-from crime_weather.modeling.features import LevelFeatures
-from crime_weather.modeling.pipeline import build_pipeline, history_end, model_input
+from crime_weather.modeling.estimation.config import DEFAULT_GLM, DEFAULT_HGB, ModelConfig
+from crime_weather.modeling.estimation.pipeline import build_pipeline, history_end, model_input
+from crime_weather.modeling.features.transformer import LevelFeatures
 from harness.models import synthetic_features
 
 MONTHS = ["2019-01", "2019-02", "2019-03", "2019-04"]

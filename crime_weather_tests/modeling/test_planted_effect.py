@@ -13,9 +13,9 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from crime_weather.core.names import COMUNAS, TARGET, WEATHER_FIELDS
-from crime_weather.modeling.evaluation import run_backtest, weather_verdict
-from crime_weather.modeling.folds import MonthlyData, plan_folds
-from crime_weather.modeling.search import search
+from crime_weather.modeling.selection.evaluation import run_backtest, weather_verdict
+from crime_weather.modeling.selection.folds import MonthlyData, plan_folds
+from crime_weather.modeling.selection.search import search
 
 DROP_FROM = "2018-06"
 RAIN_RATE_RATIO = 0.90

@@ -1,4 +1,4 @@
-"""The promotion rule, branch by branch (modeling.promotion.decide is the only place it lives), and
+"""The promotion rule, branch by branch (modeling.selection.promotion.decide is the only place it lives), and
 the regression guard it reads (generated data)."""
 
 from dataclasses import replace
@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crime_weather.modeling.bootstrap import Difference
-from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB
-from crime_weather.modeling.contest import regression_guard
-from crime_weather.modeling.promotion import Action, Candidate, Contest, decide
+from crime_weather.modeling.estimation.config import DEFAULT_GLM, DEFAULT_HGB
+from crime_weather.modeling.selection.bootstrap import Difference
+from crime_weather.modeling.selection.contest import regression_guard
+from crime_weather.modeling.selection.promotion import Action, Candidate, Contest, decide
 
 DATA = "fingerprint-now"
 CHAMPION = Candidate("1", "run-1", DEFAULT_HGB, "fingerprint-before")

@@ -7,16 +7,16 @@ import pandas as pd
 import pytest
 
 from crime_weather.core.names import TARGET
-from crime_weather.modeling.config import DEFAULT_GLM, ModelConfig
-from crime_weather.modeling.pipeline import build_pipeline, history_end, model_input
-from crime_weather.modeling.registry import (
+from crime_weather.modeling.estimation.config import DEFAULT_GLM, ModelConfig
+from crime_weather.modeling.estimation.pipeline import build_pipeline, history_end, model_input
+from crime_weather.modeling.registry.tracking import client_for, experiment_id, run
+from crime_weather.modeling.registry.versions import (
     TAG_CONFIG,
     TAG_HISTORY_END,
     describe_version,
     load_pipeline,
     register,
 )
-from crime_weather.modeling.tracking import client_for, experiment_id, run
 from harness.models import synthetic_features, tracking_uri
 
 MONTHS = [f"2018-{m:02d}" for m in range(1, 13)] + ["2019-01", "2019-02"]

@@ -7,10 +7,10 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from crime_weather.core.names import WEATHER_FIELDS
-from crime_weather.modeling.config import DEFAULT_HGB
-from crime_weather.modeling.evaluation import run_backtest
-from crime_weather.modeling.folds import MonthlyData, plan_folds
-from crime_weather.modeling.pipeline import build_pipeline
+from crime_weather.modeling.estimation.config import DEFAULT_HGB
+from crime_weather.modeling.estimation.pipeline import build_pipeline
+from crime_weather.modeling.selection.evaluation import run_backtest
+from crime_weather.modeling.selection.folds import MonthlyData, plan_folds
 from harness.shared_data import daily_features
 
 pytestmark = pytest.mark.shared_data

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from crime_weather.modeling.metrics import comuna_weekday_baseline, scores
-from crime_weather.modeling.split import fingerprint, temporal_split
+from crime_weather.modeling.estimation.metrics import comuna_weekday_baseline, scores
+from crime_weather.modeling.selection.split import fingerprint, temporal_split
 from crime_weather.tables.validation import validate_split
 from harness.models import synthetic_features
 

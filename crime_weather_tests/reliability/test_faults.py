@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
+from crime_weather.modeling.registry.versions import CHALLENGER, CHAMPION, alias_version
 from crime_weather.orchestration.jobs import FILE_TAG
 from crime_weather_tests import builders
 from crime_weather_tests.dagster_helpers import materialize

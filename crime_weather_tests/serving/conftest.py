@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 
 from crime_weather.core.names import WEATHER_BOUNDS
 from crime_weather.core.settings import Settings
-from crime_weather.modeling.pipeline import model_input
+from crime_weather.modeling.estimation.pipeline import model_input
 from harness.models import register_model, tracking_uri
 from serving.app import Runtime, create_app
 from serving.model_store import ModelStore

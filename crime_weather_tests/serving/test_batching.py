@@ -105,7 +105,7 @@ def test_a_failing_call_fails_all_its_callers_and_the_next_calls_still_run():
 def test_the_frame_matches_trainings_model_input(champion_v1: ModelStore, size: int):
     import pandas as pd
 
-    from crime_weather.modeling.pipeline import model_input
+    from crime_weather.modeling.estimation.pipeline import model_input
     from serving.predict import observations_frame
 
     observations = random_observations(size, seed=size)

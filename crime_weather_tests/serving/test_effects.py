@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from litestar.testing import TestClient
 
-from crime_weather.modeling.effects import Effects, weather_effects
-from crime_weather.modeling.effects_artifacts import log_effects
-from crime_weather.modeling.registry import CHAMPION, alias_version
-from crime_weather.modeling.tracking import RunLog, client_for
+from crime_weather.modeling.effects.artifacts import log_effects
+from crime_weather.modeling.effects.glm import Effects, weather_effects
+from crime_weather.modeling.registry.tracking import RunLog, client_for
+from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather_tests.serving.conftest import register, runtime_of, settings_for
 from harness.models import tracking_uri
 from harness.planted import planted_features

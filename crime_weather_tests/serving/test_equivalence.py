@@ -11,7 +11,7 @@ import pandas as pd
 from litestar.testing import TestClient
 
 from crime_weather.core.names import COMUNAS, WEATHER_BOUNDS
-from crime_weather.modeling.pipeline import model_input
+from crime_weather.modeling.estimation.pipeline import model_input
 from serving.model_store import ModelStore
 from serving.structs import FIRST_DATE, LAST_DATE
 

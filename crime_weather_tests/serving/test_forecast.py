@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from crime_weather.core.storage import S3Store, frame_to_parquet
-from crime_weather.modeling.forecast import forecast_table
+from crime_weather.modeling.forecasting.forecast import forecast_table
 from crime_weather.sources.forecast import read_forecast
 from crime_weather_tests import builders
 from crime_weather_tests.serving.conftest import settings_for

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyRegressor
 
-from crime_weather.modeling.pipeline import model_input
+from crime_weather.modeling.estimation.pipeline import model_input
 from crime_weather_tests.serving.conftest import OBSERVATIONS, register
 from harness.models import promote_foreign_model, tracking_uri
 from harness.processes import ROOT, free_port

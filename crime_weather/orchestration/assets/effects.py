@@ -11,18 +11,18 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from crime_weather.modeling import plots
-from crime_weather.modeling.effects import (
+from crime_weather.modeling.effects.artifacts import log_effects
+from crime_weather.modeling.effects.glm import (
     COMUNA_COLUMNS,
     TABLE_COLUMNS,
     Effects,
     readable,
     readable_by_comuna,
 )
-from crime_weather.modeling.effects import weather_effects as estimate
-from crime_weather.modeling.effects_artifacts import log_effects
-from crime_weather.modeling.registry import CHAMPION, alias_version
-from crime_weather.modeling.tracking import RunLog
+from crime_weather.modeling.effects.glm import weather_effects as estimate
+from crime_weather.modeling.registry.tracking import RunLog
+from crime_weather.modeling.registry.versions import CHAMPION, alias_version
+from crime_weather.modeling.reporting import plots
 from crime_weather.orchestration.metadata import markdown_table
 from crime_weather.orchestration.resources import MlflowTracking
 
@@ -40,7 +40,7 @@ def weather_effects(
     mlflow_tracking: MlflowTracking,
 ) -> dg.Output[dict[str, pd.DataFrame]]:
     """Rate ratios (95 % CI, errors clustered by day) of rain, temperature, humidity and wind on
-    robberies, and rain per comuna: a GLM with fixed effects over every month (modeling/effects.py)."""
+    robberies, and rain per comuna: a GLM with fixed effects over every month (modeling/effects/glm.py)."""
     features = pd.concat(daily_features.values(), ignore_index=True)
     started = time.perf_counter()
     try:

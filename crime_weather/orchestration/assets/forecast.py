@@ -14,9 +14,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from crime_weather.core.names import FORECAST_TABLE, INTERVAL_LEVELS, WEATHER_FIELDS
-from crime_weather.modeling import plots
-from crime_weather.modeling.forecast import city_totals, forecast_table
-from crime_weather.modeling.registry import CHAMPION, alias_version, load_pipeline
+from crime_weather.modeling.forecasting.forecast import city_totals, forecast_table
+from crime_weather.modeling.registry.versions import CHAMPION, alias_version, load_pipeline
+from crime_weather.modeling.reporting import plots
 from crime_weather.orchestration.checks import schema_check, schema_result
 from crime_weather.orchestration.metadata import column_schema, markdown_table
 from crime_weather.orchestration.partitions import issue_dates

@@ -13,11 +13,11 @@ from threadpoolctl import threadpool_limits
 
 from crime_weather.core.months import months_of
 from crime_weather.core.names import TARGET
-from crime_weather.modeling.contest import candidate, hold_contest
-from crime_weather.modeling.promotion import Action, Contest, Decision, decide, record
-from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
-from crime_weather.modeling.split import TemporalSplit, fingerprint, temporal_split
-from crime_weather.modeling.train import Stages, TrainingData, train_challenger, train_configuration
+from crime_weather.modeling.registry.versions import CHALLENGER, CHAMPION, alias_version
+from crime_weather.modeling.selection.contest import candidate, hold_contest
+from crime_weather.modeling.selection.promotion import Action, Contest, Decision, decide, record
+from crime_weather.modeling.selection.split import TemporalSplit, fingerprint, temporal_split
+from crime_weather.modeling.selection.train import Stages, TrainingData, train_challenger, train_configuration
 from crime_weather.orchestration.assets.model_metadata import (
     beats_baseline,
     challenger_metadata,
@@ -177,7 +177,7 @@ def champion_model(
     training: TrainingPolicy,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The challenger's configuration vs the champion's, retrained on the same backtest folds; the
-    winner, refit on all months, gets alias `champion` (rule: modeling.promotion.decide)."""
+    winner, refit on all months, gets alias `champion` (rule: modeling.selection.promotion.decide)."""
     challenger, champion = _aliases(mlflow_tracking)
     client, name = mlflow_tracking.client(), mlflow_tracking.registered_model
     training_data = TrainingData.of(_split_from(train_test_split), training.budget())

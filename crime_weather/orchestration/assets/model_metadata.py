@@ -7,9 +7,9 @@ import json
 
 import dagster as dg
 
-from crime_weather.modeling import plots
-from crime_weather.modeling.promotion import Contest, Decision
-from crime_weather.modeling.train import ChallengerReport
+from crime_weather.modeling.reporting import plots
+from crime_weather.modeling.selection.promotion import Contest, Decision
+from crime_weather.modeling.selection.train import ChallengerReport
 from crime_weather.orchestration.metadata import markdown_table
 from crime_weather.orchestration.resources import MlflowTracking
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from crime_weather.modeling.registry import CHAMPION, alias_version
+from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather.orchestration.jobs import forecast_job
 from crime_weather.orchestration.resources import ForecastSource, LandingZone, MlflowTracking
 from crime_weather.sources.catalog import FORECAST

@@ -6,9 +6,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from crime_weather.modeling.effects_artifacts import EFFECTS_JSON, FOREST_PNG, read_effects
-from crime_weather.modeling.registry import CHAMPION, alias_version
-from crime_weather.modeling.tracking import client_for
+from crime_weather.modeling.effects.artifacts import EFFECTS_JSON, FOREST_PNG, read_effects
+from crime_weather.modeling.registry.tracking import client_for
+from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather_tests.dagster_helpers import instance_in_home, materialize, seed_daily_features
 from harness.models import register_model, tracking_uri
 from harness.planted import RAIN_RATIO, planted_features

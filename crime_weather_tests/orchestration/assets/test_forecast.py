@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from crime_weather.core.storage import parquet_to_frame
-from crime_weather.modeling.pipeline import model_input
-from crime_weather.modeling.registry import CHAMPION, alias_version, load_pipeline
-from crime_weather.modeling.tracking import client_for
+from crime_weather.modeling.estimation.pipeline import model_input
+from crime_weather.modeling.registry.tracking import client_for
+from crime_weather.modeling.registry.versions import CHAMPION, alias_version, load_pipeline
 from crime_weather.sources.forecast import city_day
 from crime_weather.tables.validation import validate_forecast
 from crime_weather_tests import builders

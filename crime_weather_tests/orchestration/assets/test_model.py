@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 from mlflow.tracking import MlflowClient
 
-from crime_weather.modeling.config import ModelConfig
-from crime_weather.modeling.registry import CHALLENGER, CHAMPION, alias_version
+from crime_weather.modeling.estimation.config import ModelConfig
+from crime_weather.modeling.registry.versions import CHALLENGER, CHAMPION, alias_version
 from crime_weather_tests.dagster_helpers import instance_in_home, materialize, seed_daily_features
 from harness.models import register_model, synthetic_features
 

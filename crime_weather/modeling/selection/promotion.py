@@ -24,9 +24,9 @@ from enum import Enum
 
 from mlflow.tracking import MlflowClient
 
-from crime_weather.modeling.bootstrap import Difference
-from crime_weather.modeling.config import ModelConfig
-from crime_weather.modeling.registry import CHAMPION, PROMOTION, TAG_PROMOTED_AT
+from crime_weather.modeling.estimation.config import ModelConfig
+from crime_weather.modeling.registry.versions import CHAMPION, PROMOTION, TAG_PROMOTED_AT
+from crime_weather.modeling.selection.bootstrap import Difference
 
 
 @dataclass(frozen=True)

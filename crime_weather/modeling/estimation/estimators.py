@@ -17,8 +17,8 @@ from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import SplineTransformer
 
 from crime_weather.core.names import COMUNAS
-from crime_weather.modeling.features import HISTORY_DAYS, LEVEL
-from crime_weather.modeling.normals import DAYS_IN_YEAR
+from crime_weather.modeling.features.normals import DAYS_IN_YEAR
+from crime_weather.modeling.features.transformer import HISTORY_DAYS, LEVEL
 
 MIN_RATE = 1e-3  # Poisson deviance is undefined at 0
 MIN_HISTORY_DAYS = 28  # rows whose level rests on less history are left out of the fit (e.g. 2016-01)

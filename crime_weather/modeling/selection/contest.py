@@ -10,14 +10,14 @@ import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
-from crime_weather.modeling.backtest import MODEL, fold_rows, predict_folds
-from crime_weather.modeling.bootstrap import Difference, paired_difference
-from crime_weather.modeling.config import ModelConfig
-from crime_weather.modeling.promotion import Candidate, Contest
-from crime_weather.modeling.registry import TAG_CONFIG, TAG_FINGERPRINT
-from crime_weather.modeling.split import fingerprint
-from crime_weather.modeling.tracking import read_artifact
-from crime_weather.modeling.train import BACKTEST_PREDICTIONS, TrainingData
+from crime_weather.modeling.estimation.config import ModelConfig
+from crime_weather.modeling.registry.tracking import read_artifact
+from crime_weather.modeling.registry.versions import TAG_CONFIG, TAG_FINGERPRINT
+from crime_weather.modeling.selection.backtest import MODEL, fold_rows, predict_folds
+from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.promotion import Candidate, Contest
+from crime_weather.modeling.selection.split import fingerprint
+from crime_weather.modeling.selection.train import BACKTEST_PREDICTIONS, TrainingData
 
 RECORDED = "recorded"
 

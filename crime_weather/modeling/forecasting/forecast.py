@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from crime_weather.core.names import COMUNAS, FORECAST_COLUMNS, INTERVAL_LEVELS, WEATHER_FIELDS
-from crime_weather.modeling.intervals import poisson_interval
-from crime_weather.modeling.pipeline import model_input
+from crime_weather.modeling.estimation.intervals import poisson_interval
+from crime_weather.modeling.estimation.pipeline import model_input
 
 Predict = Callable[[pd.DataFrame], np.ndarray]
 _STRING = pd.StringDtype("pyarrow")

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from crime_weather.modeling.levels import SEARCHED_LEVELS, LevelSpec
+from crime_weather.modeling.features.levels import SEARCHED_LEVELS, LevelSpec
 
 HGB, GLM = "hgb", "glm"
 FAMILIES = (HGB, GLM)

@@ -25,11 +25,11 @@ from optuna.distributions import (
 )
 from sklearn.metrics import mean_poisson_deviance
 
-from crime_weather.modeling.config import FAMILIES, GLM, HGB, ModelConfig
-from crime_weather.modeling.features import LevelFeatures
-from crime_weather.modeling.folds import MonthlyData
-from crime_weather.modeling.levels import SEARCHED_LEVELS
-from crime_weather.modeling.pipeline import offset_model
+from crime_weather.modeling.estimation.config import FAMILIES, GLM, HGB, ModelConfig
+from crime_weather.modeling.estimation.pipeline import offset_model
+from crime_weather.modeling.features.levels import SEARCHED_LEVELS
+from crime_weather.modeling.features.transformer import LevelFeatures
+from crime_weather.modeling.selection.folds import MonthlyData
 
 TrialCallback = Callable[[int, ModelConfig, float, float], None]
 

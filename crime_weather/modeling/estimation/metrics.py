@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.metrics import mean_absolute_error, mean_poisson_deviance, mean_squared_error
 
 from crime_weather.core.names import TARGET
-from crime_weather.modeling.estimators import MIN_RATE
+from crime_weather.modeling.estimation.estimators import MIN_RATE
 
 # Naive levels: the mean per comuna x weekday over the N days before the origin (None: all history).
 NAIVE_WINDOWS: tuple[int | None, ...] = (28, 56, 91, 182, 365, None)

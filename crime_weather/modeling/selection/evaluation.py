@@ -14,7 +14,17 @@ import numpy as np
 import pandas as pd
 
 from crime_weather.core.names import MODEL_INPUTS, TARGET
-from crime_weather.modeling.backtest import (
+from crime_weather.modeling.estimation.config import ModelConfig
+from crime_weather.modeling.estimation.intervals import coverage
+from crime_weather.modeling.estimation.metrics import (
+    NAIVE_WINDOWS,
+    comuna_weekday_baseline,
+    naive_level,
+    naive_name,
+    scores,
+)
+from crime_weather.modeling.estimation.pipeline import build_pipeline
+from crime_weather.modeling.selection.backtest import (
     MODEL,
     NO_WEATHER,
     best_naive,
@@ -24,19 +34,9 @@ from crime_weather.modeling.backtest import (
     naive_columns,
     predict_folds,
 )
-from crime_weather.modeling.bootstrap import Difference, paired_difference
-from crime_weather.modeling.config import ModelConfig
-from crime_weather.modeling.folds import MonthlyData
-from crime_weather.modeling.intervals import coverage
-from crime_weather.modeling.metrics import (
-    NAIVE_WINDOWS,
-    comuna_weekday_baseline,
-    naive_level,
-    naive_name,
-    scores,
-)
-from crime_weather.modeling.pipeline import build_pipeline
-from crime_weather.modeling.split import TemporalSplit
+from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.folds import MonthlyData
+from crime_weather.modeling.selection.split import TemporalSplit
 
 
 @dataclass

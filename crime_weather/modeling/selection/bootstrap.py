@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crime_weather.modeling.metrics import unit_deviance
+from crime_weather.modeling.estimation.metrics import unit_deviance
 
 RESAMPLES = 2000
 

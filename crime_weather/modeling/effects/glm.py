@@ -33,7 +33,7 @@ from statsmodels.discrete.discrete_model import NegativeBinomial
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from crime_weather.core.names import COMUNAS, TARGET
-from crime_weather.modeling.normals import seasonal_normal
+from crime_weather.modeling.features.normals import seasonal_normal
 
 RAIN_DAY_MM = 1.0
 TEMP_EDGES = (10.0, 15.0, 20.0, 25.0, 28.0)  # bins of the daily mean temperature, °C

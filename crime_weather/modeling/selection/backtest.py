@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from crime_weather.core.names import TARGET
-from crime_weather.modeling.config import ModelConfig
-from crime_weather.modeling.folds import MonthlyData
-from crime_weather.modeling.intervals import coverage
-from crime_weather.modeling.metrics import NAIVE_WINDOWS, naive_level, naive_name, unit_deviance
-from crime_weather.modeling.pipeline import build_pipeline
+from crime_weather.modeling.estimation.config import ModelConfig
+from crime_weather.modeling.estimation.intervals import coverage
+from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_level, naive_name, unit_deviance
+from crime_weather.modeling.estimation.pipeline import build_pipeline
+from crime_weather.modeling.selection.folds import MonthlyData
 
 MODEL, NO_WEATHER = "model", "no_weather"
 

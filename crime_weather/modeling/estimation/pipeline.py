@@ -11,9 +11,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
-from crime_weather.modeling.config import HGB, ModelConfig
-from crime_weather.modeling.estimators import OffsetRegressor, SplineGLM, gradient_boosting
-from crime_weather.modeling.features import LevelFeatures
+from crime_weather.modeling.estimation.config import HGB, ModelConfig
+from crime_weather.modeling.estimation.estimators import OffsetRegressor, SplineGLM, gradient_boosting
+from crime_weather.modeling.features.transformer import LevelFeatures
 
 
 def offset_model(config: ModelConfig, seed: int = 42) -> OffsetRegressor:

@@ -13,7 +13,7 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from crime_weather.modeling.tracking import RunLog
+from crime_weather.modeling.registry.tracking import RunLog
 
 EFFECTS_JSON = "weather_effects.json"
 FOREST_PNG = "weather_effects.png"

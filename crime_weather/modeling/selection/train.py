@@ -17,19 +17,10 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from crime_weather.modeling import plots
-from crime_weather.modeling.config import DEFAULT_GLM, DEFAULT_HGB, ModelConfig
-from crime_weather.modeling.evaluation import (
-    Backtest,
-    FixedWindow,
-    backtest_metrics,
-    fixed_window,
-    run_backtest,
-    weather_verdict,
-)
-from crime_weather.modeling.folds import FoldPlan, MonthlyData, plan_folds
-from crime_weather.modeling.pipeline import build_pipeline, history_end, model_input
-from crime_weather.modeling.registry import (
+from crime_weather.modeling.estimation.config import DEFAULT_GLM, DEFAULT_HGB, ModelConfig
+from crime_weather.modeling.estimation.pipeline import build_pipeline, history_end, model_input
+from crime_weather.modeling.registry.tracking import RunLog, run
+from crime_weather.modeling.registry.versions import (
     CHALLENGER,
     TAG_BACKTEST_MONTHS,
     TAG_CONFIG,
@@ -42,9 +33,18 @@ from crime_weather.modeling.registry import (
     git_commit,
     register,
 )
-from crime_weather.modeling.search import SearchResult, TrialCallback, search
-from crime_weather.modeling.split import TemporalSplit, fingerprint
-from crime_weather.modeling.tracking import RunLog, run
+from crime_weather.modeling.reporting import plots
+from crime_weather.modeling.selection.evaluation import (
+    Backtest,
+    FixedWindow,
+    backtest_metrics,
+    fixed_window,
+    run_backtest,
+    weather_verdict,
+)
+from crime_weather.modeling.selection.folds import FoldPlan, MonthlyData, plan_folds
+from crime_weather.modeling.selection.search import SearchResult, TrialCallback, search
+from crime_weather.modeling.selection.split import TemporalSplit, fingerprint
 
 BACKTEST_PREDICTIONS = "backtest/predictions.parquet"  # read back by the regression guard
 BACKTEST_FOLDS = "backtest/folds.csv"

@@ -20,8 +20,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
-from crime_weather.modeling.pipeline import TRUSTED_TYPES
-from crime_weather.modeling.tracking import RunLog, client_for
+from crime_weather.modeling.estimation.pipeline import TRUSTED_TYPES
+from crime_weather.modeling.registry.tracking import RunLog, client_for
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"

@@ -18,9 +18,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from crime_weather.core.names import COMUNAS, WEATHER_FIELDS
-from crime_weather.modeling import calendar
-from crime_weather.modeling.levels import LevelSpec, level_table
-from crime_weather.modeling.normals import normals_table
+from crime_weather.modeling.features import calendar
+from crime_weather.modeling.features.levels import LevelSpec, level_table
+from crime_weather.modeling.features.normals import normals_table
 
 LEVEL, HISTORY_DAYS = 0, 1  # the first two columns: the offset and how much history it rests on
 CALENDAR = ("comuna", "weekday", "is_holiday", "day_of_year")

@@ -1,0 +1,1 @@
+"""Claims about coming days: the weekly forecast table."""

@@ -1,0 +1,1 @@
+"""Pictures and documents for people: plots for MLflow and Dagster metadata."""
