@@ -47,11 +47,10 @@ def model_input(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # Types beyond skops' own safe defaults that a fitted pipeline holds. Loading refuses anything else:
-# this list comes from our code, never from the model file.
+# this list comes from our code, never from the model file (our classes by their import path, so a
+# module that moves moves its entry).
 TRUSTED_TYPES: tuple[str, ...] = (
-    "crime_weather.modeling.features.LevelFeatures",
-    "crime_weather.modeling.estimators.OffsetRegressor",
-    "crime_weather.modeling.estimators.SplineGLM",
+    *(f"{cls.__module__}.{cls.__qualname__}" for cls in (LevelFeatures, OffsetRegressor, SplineGLM)),
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.utils.validation.check_array",
     "functools.partial",
