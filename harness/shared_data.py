@@ -16,9 +16,10 @@ import pandas as pd
 
 from crime_weather.core.settings import DEFAULT_WEATHER_PRIORITY
 from crime_weather.sources.catalog import CRIME, WEATHER, classify
-from crime_weather.sources.crime import CrimeParse, parse_crime
+from crime_weather.sources.crime.parsing import CrimeParse, parse_crime
 from crime_weather.sources.files import open_raw
-from crime_weather.sources.weather import SourceSeries, parse_weather
+from crime_weather.sources.weather.parsing import parse_weather
+from crime_weather.sources.weather.values import SourceSeries
 from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
 
 SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"

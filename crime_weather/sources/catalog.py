@@ -12,15 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from crime_weather.core.storage import BlobInfo
-from crime_weather.sources.crime import crime_months, expected_layouts, is_crime_header
+from crime_weather.sources.crime.layouts import expected_layouts, is_crime_header, layout_of
+from crime_weather.sources.crime.parsing import crime_months
 from crime_weather.sources.files import LandingFileError, RawFile, open_raw
 from crime_weather.sources.forecast import city_day, is_forecast
-from crime_weather.sources.weather import (
-    expected_weather_layouts,
-    is_monthly_series,
-    parse_weather,
-    weather_layout,
-)
+from crime_weather.sources.weather.layouts import expected_weather_layouts, is_monthly_series, weather_layout
+from crime_weather.sources.weather.parsing import parse_weather
 
 CRIME, WEATHER, FORECAST, SKIPPED, REJECTED = "crime", "weather", "forecast", "skipped", "rejected"
 
@@ -68,10 +65,10 @@ def describe(info: BlobInfo, data: bytes) -> LandingFile:
         kind, layout, detail = classify(raw)
         months: Sequence[str] = ()
         if kind == CRIME:
-            from crime_weather.sources.crime import detect_layout
-
-            months = crime_months(raw)
-            layout = detect_layout(raw.columns).name  # type: ignore[union-attr]
+            # Found once, here: the name travels in LandingFile.layout to the parser.
+            crime_layout = layout_of(raw)
+            months = crime_months(raw, layout=crime_layout)
+            layout = crime_layout.name
             if not months:
                 raise LandingFileError(info.key, "holds no rows with a usable date")
         elif kind == WEATHER:

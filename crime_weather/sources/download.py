@@ -1,8 +1,9 @@
 """Downloads that say how far they are and try again.
 
 A yearly crime file is tens of MB behind a link that may be slow or flaky: each download reports its
-progress (bytes of total, rate), and what may pass (timeouts, dropped connections, HTTP 5xx and 429)
-is tried again with exponential backoff; what will not pass (a 404) is not.
+progress (bytes of total, rate), and what may pass (timeouts, dropped connections, HTTP 500, 502, 503,
+504, 408, 425 and 429: RETRYABLE_STATUS) is tried again with exponential backoff; what will not pass
+(a 404) is not.
 """
 
 from __future__ import annotations

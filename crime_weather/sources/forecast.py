@@ -27,7 +27,8 @@ from crime_weather.core.settings import OFFICIAL_SOURCE
 from crime_weather.core.storage import is_visible
 from crime_weather.sources.files import LandingFileError, open_raw
 from crime_weather.sources.official import CITY_TIMEZONE, open_meteo_forecast_url
-from crime_weather.sources.weather import combine_weather, parse_weather
+from crime_weather.sources.weather.combine import combine_weather
+from crime_weather.sources.weather.parsing import parse_weather
 
 FORECAST_HORIZON_DAYS = 16
 NO_SOURCE = "none"

@@ -21,7 +21,7 @@ from crime_weather.core.names import (
     WEATHER_BOUNDS,
     WEATHER_FIELDS,
 )
-from crime_weather.sources.crime import LATITUDE_RANGE, LONGITUDE_RANGE
+from crime_weather.sources.crime.fields import LATITUDE_RANGE, LONGITUDE_RANGE
 
 _STRING = pd.StringDtype("pyarrow")
 

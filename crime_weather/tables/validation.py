@@ -14,8 +14,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from crime_weather.core.months import month_days, split_by_month
-from crime_weather.sources.crime import CrimeParse
-from crime_weather.sources.weather import CombinedWeather, SourceSeries, combine_weather
+from crime_weather.sources.crime.parsing import CrimeParse
+from crime_weather.sources.weather.combine import CombinedWeather, combine_weather
+from crime_weather.sources.weather.values import SourceSeries
 from crime_weather.tables.features import build_daily_features, covered_days
 from crime_weather.tables.schemas import (
     daily_features_schema,

@@ -3,7 +3,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from crime_weather.sources.crime import crime_months, detect_layout, parse_crime
+from crime_weather.core.storage import BlobInfo
+from crime_weather.sources.catalog import CRIME, REJECTED, describe
+from crime_weather.sources.crime import layouts
+from crime_weather.sources.crime.layouts import detect_layout, layout_named
+from crime_weather.sources.crime.parsing import crime_months, parse_crime
 from crime_weather.sources.files import LandingFileError, open_raw
 from crime_weather.tables.schemas import raw_crime_schema
 from crime_weather_tests import builders
@@ -15,6 +19,14 @@ LAYOUTS = {
     "delitos_2020": builders.release_2020,
     "delitos_current": builders.release_current,
 }
+
+
+def _merge_of_2017_2019_and_2020() -> pd.DataFrame:
+    frame = builders.release_2017_2019()
+    frame["id_mapa"] = [None, None, "RH-2020-1", "RH-2020-2"]
+    frame["franja"] = [None, None, "5", "6"]
+    frame.loc[2:, ["id", "franja_horaria"]] = None
+    return frame
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -40,11 +52,7 @@ def test_zero_coordinates_become_null(layout):
 
 
 def test_the_researchers_merge_fills_ids_and_hours_from_either_release():
-    frame = builders.release_2017_2019()
-    frame["id_mapa"] = [None, None, "RH-2020-1", "RH-2020-2"]
-    frame["franja"] = [None, None, "5", "6"]
-    frame.loc[2:, ["id", "franja_horaria"]] = None
-    parsed = parse_crime(open_raw(builders.to_csv(frame), "merge.csv"), today=TODAY)
+    parsed = parse_crime(open_raw(builders.to_csv(_merge_of_2017_2019_and_2020()), "merge.csv"), today=TODAY)
     assert parsed.layout == "robos_2017_2020_merge"
     assert parsed.events["event_id"].tolist()[2:] == ["RH-2020-1", "RH-2020-2"]
     assert parsed.events["hour"].tolist() == [10, 23, 5, 6]
@@ -126,3 +134,54 @@ def test_header_spellings_of_the_same_release_are_one_layout():
     frame = builders.release_current().rename(columns={"id-mapa": "id_mapa", "anio": "año", "tipo": "Tipo"})
     parsed = parse_crime(open_raw(builders.to_csv(frame), "delitos_2021.csv"), today=TODAY)
     assert parsed.layout == "delitos_current" and parsed.events["event_id"].tolist()[0] == "RH-0"
+
+
+def test_a_file_s_layout_is_detected_once_from_description_to_parse(monkeypatch):
+    calls: list[tuple[str, ...]] = []
+    detect = layouts.detect_layout
+
+    def counted(columns):
+        calls.append(tuple(columns))
+        return detect(columns)
+
+    monkeypatch.setattr(layouts, "detect_layout", counted)
+    data = builders.to_csv(builders.release_2020())
+    file = describe(BlobInfo("delitos_2020.csv", "v1", len(data), 1.0), data)
+    assert (file.kind, file.layout, len(calls)) == (CRIME, "delitos_2020", 1)
+    raw = open_raw(data, file.key)
+    parsed = parse_crime(raw, layout=layout_named(raw, file.layout), today=TODAY)
+    assert parsed.layout == "delitos_2020" and len(parsed.events) == 4
+    assert len(calls) == 1, "the parser searched the header again"
+    parse_crime(raw, today=TODAY)  # without a described layout it does detect
+    assert len(calls) == 2
+
+
+def test_the_described_layout_is_the_one_used():
+    """Detection would pick the merge (both releases' columns); the layout given wins, and its hour column
+    alone is read, so the 2020 rows have no hour."""
+    raw = open_raw(builders.to_csv(_merge_of_2017_2019_and_2020()), "merge.csv")
+    assert detect_layout(raw.columns).name == "robos_2017_2020_merge"
+    parsed = parse_crime(raw, layout=layout_named(raw, "mapa_del_delito_2017_2019"), today=TODAY)
+    assert parsed.layout == "mapa_del_delito_2017_2019"
+    assert parsed.events["hour"].isna().tolist() == [False, False, True, True]
+
+
+def test_a_described_layout_the_header_no_longer_has_names_the_file_and_the_missing_columns():
+    raw = open_raw(builders.to_csv(builders.release_2020().drop(columns=["franja"])), "replaced.csv")
+    with pytest.raises(LandingFileError) as error:
+        layout_named(raw, "delitos_2020")
+    assert str(error.value).startswith("replaced.csv: lacks columns of its crime layout delitos_2020: franja")
+    with pytest.raises(
+        LandingFileError, match=r"^replaced.csv: .*expected one of: .*delitos_current: barrio"
+    ):
+        layout_named(raw, None)
+
+
+def test_an_unknown_layout_is_rejected_when_described_naming_the_file_and_the_expected_columns():
+    data = b"fecha,tipo_delito,algo\n2019-01-01,Robo,1\n"
+    file = describe(BlobInfo("strange.csv", "v1", len(data), 1.0), data)
+    assert file.kind == REJECTED
+    assert file.detail.startswith(
+        "strange.csv: has an unknown crime layout (columns: fecha, tipo_delito, algo)"
+    )
+    assert "delitos_current: barrio, cantidad" in file.detail and "franja_horaria" in file.detail

@@ -7,13 +7,9 @@ import pytest
 from crime_weather.core.months import month_days
 from crime_weather.core.settings import DEFAULT_WEATHER_PRIORITY
 from crime_weather.sources.files import LandingFileError, open_raw
-from crime_weather.sources.weather import (
-    SourceSeries,
-    combine_weather,
-    parse_weather,
-    relative_humidity,
-    source_rank,
-)
+from crime_weather.sources.weather.combine import combine_weather, source_rank
+from crime_weather.sources.weather.parsing import parse_weather
+from crime_weather.sources.weather.values import SourceSeries, relative_humidity
 from crime_weather.tables.schemas import raw_weather_schema
 from crime_weather_tests import builders
 

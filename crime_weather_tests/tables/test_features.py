@@ -3,7 +3,7 @@ import pytest
 
 from crime_weather.core.months import month_days
 from crime_weather.core.names import WEATHER_FIELDS
-from crime_weather.sources.crime import parse_crime
+from crime_weather.sources.crime.parsing import parse_crime
 from crime_weather.sources.files import open_raw
 from crime_weather.tables.features import build_daily_features, covered_days, is_holiday
 from crime_weather.tables.schemas import daily_features_schema

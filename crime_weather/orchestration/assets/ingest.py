@@ -26,9 +26,11 @@ from crime_weather.orchestration.metadata import (
 from crime_weather.orchestration.partitions import months
 from crime_weather.orchestration.resources import IngestPolicy, LandingZone
 from crime_weather.sources.catalog import WEATHER, LandingFile, crime_winners, newest_first
-from crime_weather.sources.crime import CrimeParse, parse_crime
+from crime_weather.sources.crime.layouts import layout_named
+from crime_weather.sources.crime.parsing import CrimeParse, parse_crime
 from crime_weather.sources.files import LandingFileError
-from crime_weather.sources.weather import SourceSeries, parse_weather
+from crime_weather.sources.weather.parsing import parse_weather
+from crime_weather.sources.weather.values import SourceSeries
 from crime_weather.tables.schemas import daily_features_schema, raw_crime_schema, raw_weather_schema
 from crime_weather.tables.validation import crime_partitions, feature_partitions, weather_partitions
 
@@ -92,7 +94,9 @@ def raw_crime(
     problems: dict[str, str] = {}
     for file, file_months in _files_for(landing, partitions).items():
         try:
-            parsed = parse_crime(landing.open(file))
+            raw = landing.open(file)
+            # The layout the sensor's description found: the file's header is not searched again.
+            parsed = parse_crime(raw, layout=layout_named(raw, file.layout))
         except LandingFileError as error:
             raise _landing_failure(error) from error
         examples = "; ".join(map(str, parsed.bad_samples[:5]))
