@@ -4,7 +4,8 @@
 #
 # uv: the one on PATH, else a private copy in .tools/uv (pinned; `pip install --target`, which a
 # PEP 668 system Python allows, or tools/bootstrap_uv.py where there is no pip at all).
-# Python: PYTHON (default python3) when it is 3.11-3.13, else one uv finds or downloads.
+# Python 3.11, the one version CI and every image run: PYTHON (default python3) when it is 3.11,
+# else a 3.11 that uv finds or downloads.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
@@ -13,8 +14,8 @@ UV_VERSION := 0.13.8
 VENV := .venv
 TOOLS := .tools
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/uv/bin/uv)
-PYTHON_FITS := $(shell $(PYTHON) -c 'import sys; print(int((3, 11) <= sys.version_info[:2] < (3, 14)))' 2>/dev/null)
-UV_PYTHON := $(if $(filter 1,$(PYTHON_FITS)),--python $(PYTHON),)
+PYTHON_FITS := $(shell $(PYTHON) -c 'import sys; print(int(sys.version_info[:2] == (3, 11)))' 2>/dev/null)
+UV_PYTHON := --python $(if $(filter 1,$(PYTHON_FITS)),$(PYTHON),3.11)
 COMPOSE ?= docker compose
 # The secrets `make up` checks in .env before starting anything (compose's check-env checks the same).
 SECRETS := POSTGRES_PASSWORD DAGSTER_POSTGRES_PASSWORD MLFLOW_POSTGRES_PASSWORD \
@@ -94,7 +95,7 @@ bench-serving: install ## benchmark: our API against mlflow models serve
 bench-soak: install ## benchmark: 60 s of load with a promotion halfway
 	$(VENV)/bin/python benchmarks/soak.py
 
-bench-effects: install
+bench-effects: install ## benchmark: the weather-effects GLM on all shared data, and its CI coverage on planted data
 	$(VENV)/bin/python benchmarks/effects.py
 
 # Force a retrain now, with `make run` running: split -> challenger -> champion, recorded in the same

@@ -42,6 +42,25 @@ def test_make_help_lists_the_commands_of_the_readme():
     assert make().stdout == result.stdout, "help is the default goal"
 
 
+def test_make_help_lists_every_target_of_the_makefile():
+    """A target without its `## ` description is missing from `make help`, so nobody finds it."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][a-z-]*):(?!=)", makefile, re.MULTILINE))
+    listed = set(re.findall(r"^\s+([a-z-]+)\s", make("help").stdout, re.MULTILINE))
+    assert targets == listed, f"not in make help: {sorted(targets - listed)}"
+    assert {"bench-effects", "bench-ingest", "retrain", "clean"} <= listed
+
+
+def test_make_installs_with_python_3_11_only(tmp_path):
+    """The README claims 3.11 alone (what CI and the images run): a PYTHON that is not 3.11 is not used;
+    uv is asked for a 3.11 instead."""
+    show = "show-uv-python: ; @echo '$(UV_PYTHON)'"
+    fits = make(f"PYTHON={sys.executable}", "--eval", show, "show-uv-python")
+    assert fits.stdout.strip() == f"--python {sys.executable}", fits.stderr
+    missing = make(f"PYTHON={tmp_path / 'no-python'}", "--eval", show, "show-uv-python")
+    assert missing.stdout.strip() == "--python 3.11", missing.stderr
+
+
 def test_make_up_checks_the_secrets_compose_checks():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     block = re.search(r"^SECRETS := (.*?)(?:\n\n|\n[A-Z.])", makefile, re.MULTILINE | re.DOTALL).group(1)
