@@ -146,10 +146,10 @@ def _estimate(prepared: _Prepared) -> Effects:
         prepared,
         family,
         RAIN_AMOUNT,
-        pd.concat([prepared.main, rows[[RAIN_MM.column]]], axis=1),
-        {},
-        [RAIN_MM.column],
-        fitted.params,
+        design=pd.concat([prepared.main, rows[[RAIN_MM.column]]], axis=1),
+        indicators={},  # a dose, not a cell: the rank decides
+        reported=[RAIN_MM.column],
+        start=fitted.params,
     )
     if amount is not None:
         table.append(row(amount, RAIN_MM, RAIN_AMOUNT, int((day["rain_mm"] > 0).sum()), None, mean))
