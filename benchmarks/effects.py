@@ -1,7 +1,7 @@
 """What the weather does to robberies on the shared data, and whether the 95 % CIs can be trusted.
 
 Ingests every shared file (same code as the assets), fits the weather-effects GLM
-(crime_weather/modeling/effects/glm.py) and prints its table, rain per comuna, each weather term entered
+(crime_weather/modeling/effects/estimate.py) and prints its table, rain per comuna, each weather term entered
 alone, and the fit's time. Then draws planted data (rain 0.90, +1 %/°C, humidity and wind no effect:
 harness/planted.py) for `--seeds` seeds and prints how often the 95 % CI covers the truth (target
 90-99 %). --update-readme writes the README section between the effects markers and the forest plot
@@ -22,13 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crime_weather.modeling.effects.glm import (
-    Effects,
-    one_at_a_time,
-    readable,
-    readable_by_comuna,
-    weather_effects,
-)
+from crime_weather.modeling.effects.estimate import one_at_a_time, weather_effects
+from crime_weather.modeling.effects.table import Effects, readable, readable_by_comuna
 from crime_weather.modeling.reporting import plots
 from crime_weather.orchestration.metadata import markdown_table
 from harness.planted import HUMIDITY_RATIO, RAIN_RATIO, TEMP_RATIO, WIND_RATIO, planted_features

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crime_weather.modeling.effects.glm import COMUNA_COLUMNS, TABLE_COLUMNS, Effects, weather_effects
+from crime_weather.modeling.effects.adequacy import InadequateData
+from crime_weather.modeling.effects.estimate import weather_effects
+from crime_weather.modeling.effects.table import COMUNA_COLUMNS, TABLE_COLUMNS, Effects
 from harness.planted import RAIN_RATIO, TEMP_RATIO, planted_features
 
 
@@ -132,11 +134,18 @@ def test_too_few_days_with_weather_is_refused_with_the_reason():
 
 def test_counts_too_sparse_to_fit_are_refused_not_reported_as_infinite_ratios():
     """Most comuna x weekday cells all zero (as on a test platform's few crime rows): their effects run
-    to minus infinity; the refusal says so instead of overflowing or reporting infinite ratios."""
+    to minus infinity, and whether a fit overflows or "converges" there is the CPU's call. The refusal
+    is decided from the counts, before any fit, and names the comunas (test_effects_adequacy.py has
+    the other cases)."""
     features = pd.concat(planted_features(seed=2, first="2019-01-01", last="2019-04-30").values())
     features.loc[features["comuna"] > 1, "robberies"] = 0  # 98 of 105 comuna x weekday cells all zero
-    with pytest.raises(ValueError, match="GLM"):
+    expected = (
+        "14 of 15 comunas have fewer than 10 robberies in the 120-day sample (2019-01-01..2019-04-30), "
+        "the least each comuna's fixed effects need: " + ", ".join(f"comuna {c} (0)" for c in range(2, 16))
+    )
+    with pytest.raises(InadequateData) as refused:
         weather_effects(features)
+    assert str(refused.value) == expected
 
 
 @pytest.mark.shared_data

@@ -9,7 +9,8 @@ import pytest
 from litestar.testing import TestClient
 
 from crime_weather.modeling.effects.artifacts import log_effects
-from crime_weather.modeling.effects.glm import Effects, weather_effects
+from crime_weather.modeling.effects.estimate import weather_effects
+from crime_weather.modeling.effects.table import Effects
 from crime_weather.modeling.registry.tracking import RunLog, client_for
 from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather_tests.serving.conftest import register, runtime_of, settings_for

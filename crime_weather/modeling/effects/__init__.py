@@ -1,1 +1,1 @@
-"""What the weather does to robberies: the rate-ratio GLM and its MLflow artifacts."""
+"""What the weather does to robberies: the rate-ratio GLM (estimate.py and the modules it names) and its MLflow artifacts."""

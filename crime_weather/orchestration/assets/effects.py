@@ -12,14 +12,14 @@ import dagster as dg
 import pandas as pd
 
 from crime_weather.modeling.effects.artifacts import log_effects
-from crime_weather.modeling.effects.glm import (
+from crime_weather.modeling.effects.estimate import weather_effects as estimate
+from crime_weather.modeling.effects.table import (
     COMUNA_COLUMNS,
     TABLE_COLUMNS,
     Effects,
     readable,
     readable_by_comuna,
 )
-from crime_weather.modeling.effects.glm import weather_effects as estimate
 from crime_weather.modeling.registry.tracking import RunLog
 from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather.modeling.reporting import plots
@@ -40,7 +40,7 @@ def weather_effects(
     mlflow_tracking: MlflowTracking,
 ) -> dg.Output[dict[str, pd.DataFrame]]:
     """Rate ratios (95 % CI, errors clustered by day) of rain, temperature, humidity and wind on
-    robberies, and rain per comuna: a GLM with fixed effects over every month (modeling/effects/glm.py)."""
+    robberies, and rain per comuna: a GLM with fixed effects over every month (modeling/effects/estimate.py)."""
     features = pd.concat(daily_features.values(), ignore_index=True)
     started = time.perf_counter()
     try:

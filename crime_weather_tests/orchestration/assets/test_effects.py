@@ -93,3 +93,25 @@ def test_too_little_weather_is_reported_without_failing_the_retrain(tmp_path, mo
     assert meta["dagster/row_count"].value == 0
     assert pd.read_parquet(tmp_path / "warehouse" / "weather_effects" / "effects.parquet").empty
     assert not (tmp_path / "mlflow").exists()  # nothing logged: the API keeps saying there are none
+
+
+def test_data_too_sparse_for_the_effects_are_reported_by_name_without_failing_the_retrain(
+    tmp_path, monkeypatch
+):
+    """Comunas without robberies (a test platform's few crime rows): refused from the counts, the
+    same on every CPU, and the reason names them."""
+    for name in [n for n in os.environ if n.startswith("CRIME_WEATHER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CRIME_WEATHER_HOME", str(tmp_path))
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        frames = planted_features(seed=2, first="2019-01-01", last="2019-04-30")
+        for frame in frames.values():
+            frame.loc[frame["comuna"] > 1, "robberies"] = 0
+        seed_daily_features(instance, tmp_path / "warehouse", frames)
+        assert materialize(instance, "weather_effects").success
+        meta = _metadata(instance)
+    reason = meta["not_estimated"].value
+    assert reason.startswith("weather effects not estimated: 14 of 15 comunas have fewer than 10 robberies")
+    assert "comuna 2 (0)" in reason and "comuna 15 (0)" in reason
+    assert meta["dagster/row_count"].value == 0
+    assert not (tmp_path / "mlflow").exists()
