@@ -132,9 +132,12 @@ def _forecast_requests(context: dg.SensorEvaluationContext, plan: IngestPlan) ->
     return requests
 
 
-def _boundaries_requests(plan: IngestPlan) -> list[dg.RunRequest]:
-    """A new or changed comunas file: one comuna_boundaries run (it reads the newest such file)."""
-    changed = newest_first(file for file in plan.changed if file.kind == BOUNDARIES)
+def _boundaries_requests(previous: list[LandingFile], current: list[LandingFile]) -> list[dg.RunRequest]:
+    """A new or changed comunas file: one comuna_boundaries run (it reads the newest such file). A file
+    the cursor holds under another kind counts too: a comunas file that landed before boundaries
+    were recognised was seen as rejected."""
+    seen = {(file.key, file.version) for file in previous if file.kind == BOUNDARIES}
+    changed = newest_first(f for f in current if f.kind == BOUNDARIES and (f.key, f.version) not in seen)
     return [
         dg.RunRequest(
             run_key=f"boundaries:{file.run_key}",
@@ -151,7 +154,8 @@ def evaluate_landing(
     """One look at the landing zone: what changed since the cursor, as partitions and run requests."""
     previous, current = decode_cursor(context.cursor), landing.files()
     plan, known = _plan(context, previous, current)
-    if plan.is_empty:
+    boundaries = _boundaries_requests(previous, current)
+    if plan.is_empty and not boundaries:
         counts = Counter(file.kind for file in current)
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
         return dg.SkipReason(f"Landing zone {landing.uri} unchanged ({summary}).")
@@ -161,7 +165,7 @@ def evaluate_landing(
         run_requests=_ingest_requests(context, plan, known + plan.new_months)
         + _rejection_requests(plan)
         + _forecast_requests(context, plan)
-        + _boundaries_requests(plan),
+        + boundaries,
         dynamic_partitions_requests=[months.build_add_request(plan.new_months)] if plan.new_months else [],
         asset_events=[
             _inventory(current, kind) for kind in (CRIME, WEATHER, FORECAST) if kind in changed_kinds

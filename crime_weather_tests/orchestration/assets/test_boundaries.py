@@ -8,10 +8,12 @@ import boto3
 import dagster as dg
 import pytest
 
-from crime_weather.core.storage import open_store
+from crime_weather.core.storage import LocalStore, open_store
 from crime_weather.orchestration.assets.boundaries import comuna_boundaries
 from crime_weather.orchestration.resources import LandingZone, WarehouseIOManager
 from crime_weather.sources.boundaries import WAREHOUSE_KEY
+from crime_weather.sources.catalog import REJECTED, LandingFile
+from crime_weather.tables.landing_plan import encode_cursor
 from crime_weather_tests.comunas import shared_comunas, synthetic_comunas, to_bytes
 from crime_weather_tests.dagster_helpers import evaluate_landing_sensor, execute, materialize
 
@@ -77,6 +79,17 @@ def test_landing_a_comunas_file_runs_the_asset_once(home, instance, landing):
     stored = json.loads(open_store(str(home / "warehouse")).read(WAREHOUSE_KEY))
     assert len(stored["features"]) == 15
     assert isinstance(evaluate_landing_sensor(instance, first.cursor), dg.SkipReason)
+
+
+def test_a_comunas_file_seen_as_rejected_before_is_run_once_recognised(instance, landing):
+    """A deployment upgraded with the file already in landing: its cursor holds it as rejected."""
+    _drop(landing / "comunas.geojson", to_bytes(synthetic_comunas()), time.time())
+    (info,) = LocalStore(landing).list()
+    old = LandingFile(info.key, info.version, info.modified, REJECTED, detail="neither crime nor weather")
+    result = evaluate_landing_sensor(instance, encode_cursor([old]))
+    (request,) = result.run_requests
+    assert request.run_key == f"boundaries:comunas.geojson@{info.version}"
+    assert isinstance(evaluate_landing_sensor(instance, result.cursor), dg.SkipReason)
 
 
 def test_the_boundaries_go_to_an_s3_warehouse(home, instance, landing, moto_s3, monkeypatch):
