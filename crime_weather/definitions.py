@@ -3,6 +3,7 @@
 import dagster as dg
 
 from crime_weather.core.settings import Settings, get_settings
+from crime_weather.orchestration.assets.boundaries import comuna_boundaries
 from crime_weather.orchestration.assets.effects import weather_effects
 from crime_weather.orchestration.assets.forecast import LANDING_FORECAST, robbery_forecast
 from crime_weather.orchestration.assets.ingest import (
@@ -69,6 +70,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             daily_features,
             *retrain.automate([train_test_split, challenger_model, champion_model, weather_effects]),
             robbery_forecast,
+            comuna_boundaries,
         ],
         jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job],
         sensors=[

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default=None, description="Override for the crime URL, {year} is filled in."
     )
     open_meteo_url: str = "https://archive-api.open-meteo.com/v1/archive"
+    comunas_url: str | None = Field(
+        default=None, description="Override for the BA Data 'Comunas' GeoJSON URL (boundaries)."
+    )
     acquisition_cron: str = Field(default="0 6 * * *", description="When acquisition looks for new files.")
 
     # Forecasts (robbery_forecast): the weather forecast for the coming days, issued daily.

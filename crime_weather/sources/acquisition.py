@@ -29,7 +29,7 @@ from crime_weather.sources.download import (
     describe,
     download,
 )
-from crime_weather.sources.official import crime_urls, open_meteo_url
+from crime_weather.sources.official import COMUNAS_URL, crime_urls, open_meteo_url
 
 log = logging.getLogger("crime_weather.acquisition")
 _TIMEOUT = httpx.Timeout(30.0, read=300.0)
@@ -62,7 +62,7 @@ class AcquisitionReport:
 
 
 def official_files(settings: Settings, today: dt.date | None = None) -> list[RemoteFile]:
-    """BA Data crime CSVs and Open-Meteo archive years: only complete past years."""
+    """BA Data crime CSVs and Open-Meteo archive years (only complete past years), and the comunas."""
     this_year = (today or dt.date.today()).year
     years = [year for year in settings.crime_years if year < this_year]
     files = [
@@ -72,6 +72,7 @@ def official_files(settings: Settings, today: dt.date | None = None) -> list[Rem
         RemoteFile(f"open_meteo_caba_daily_{year}.json", (open_meteo_url(settings.open_meteo_url, year),))
         for year in years
     ]
+    files.append(RemoteFile("comunas.geojson", (settings.comunas_url or COMUNAS_URL,)))
     return files
 
 

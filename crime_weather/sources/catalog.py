@@ -1,5 +1,5 @@
-"""What each landing file is: crime, weather, a weather forecast, skipped (no daily data) or
-rejected (unreadable).
+"""What each landing file is: crime, weather, a weather forecast, the comunas' boundaries, skipped
+(no daily data) or rejected (unreadable).
 
 The sensor and the assets share this description, so "which file wins month M" is computed one way.
 A forecast is weather by layout; it is told apart by its days (sources.forecast.is_forecast) and is
@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from crime_weather.core.storage import BlobInfo
+from crime_weather.sources.boundaries import is_comuna_collection
 from crime_weather.sources.crime.layouts import expected_layouts, is_crime_header, layout_of
 from crime_weather.sources.crime.parsing import crime_months
 from crime_weather.sources.files import LandingFileError, RawFile, open_raw
@@ -20,6 +21,7 @@ from crime_weather.sources.weather.layouts import expected_weather_layouts, is_m
 from crime_weather.sources.weather.parsing import parse_weather
 
 CRIME, WEATHER, FORECAST, SKIPPED, REJECTED = "crime", "weather", "forecast", "skipped", "rejected"
+BOUNDARIES = "boundaries"  # the comunas' polygons (BA Data "Comunas" GeoJSON): comuna_boundaries reads it
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ def classify(raw: RawFile) -> tuple[str, str | None, str]:
     """(kind, layout, detail) from the file's content alone."""
     if raw.format == "binary":
         return SKIPPED, None, "binary file (e.g. an R .rds): no CSV table to read"
+    if raw.format == "json" and is_comuna_collection(raw.json_data):
+        return BOUNDARIES, "comunas_geojson", ""
     if is_monthly_series(raw):
         return SKIPPED, "dgeyc_monthly", "monthly series: no daily data to use"
     layout = weather_layout(raw)

@@ -2,7 +2,7 @@
 
 Crime: GCBA "Mapa del Delito" yearly CSVs on BA Data's CDN. Weather: Open-Meteo's historical
 archive API for the city centre, one JSON file per year; the coming days from Open-Meteo's forecast
-API for the same point.
+API for the same point. The comunas' boundaries: BA Data's "Comunas" GeoJSON (CC BY 2.5 AR).
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ CRIME_URL = (
 # The 2017-2019 release was published under another dataset before the current one.
 LEGACY_CRIME_URL = "http://cdn.buenosaires.gob.ar/datosabiertos/datasets/mapa-del-delito/delitos_{year}.csv"
 LEGACY_CRIME_YEARS = range(2017, 2020)
+COMUNAS_URL = (
+    "https://cdn.buenosaires.gob.ar/datosabiertos/datasets/ministerio-de-educacion/comunas/comunas.geojson"
+)
 
 CITY_LATITUDE, CITY_LONGITUDE = -34.61, -58.44
 # Days are the city's days: weather files are requested in its time zone, forecasts issued by its calendar.

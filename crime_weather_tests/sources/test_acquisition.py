@@ -62,6 +62,7 @@ def test_official_sources_are_complete_past_years_only(monkeypatch):
         "delitos_2020.csv",
         "open_meteo_caba_daily_2019.json",
         "open_meteo_caba_daily_2020.json",
+        "comunas.geojson",
     ]
     assert (
         files[0].locations[1].endswith("mapa-del-delito/delitos_2019.csv")

@@ -6,6 +6,7 @@ from collections import Counter
 
 import dagster as dg
 
+from crime_weather.orchestration.assets.boundaries import boundaries_job
 from crime_weather.orchestration.assets.forecast import LANDING_FORECAST
 from crime_weather.orchestration.assets.ingest import LANDING_CRIME, LANDING_WEATHER, refused_crime_months
 from crime_weather.orchestration.jobs import FILE_TAG, forecast_job, ingest_job, landing_file_rejected
@@ -13,7 +14,7 @@ from crime_weather.orchestration.metadata import markdown_table
 from crime_weather.orchestration.partitions import issue_dates, months
 from crime_weather.orchestration.resources import LandingZone
 from crime_weather.orchestration.sensors.forecast import TRIGGER_TAG
-from crime_weather.sources.catalog import CRIME, FORECAST, WEATHER, LandingFile
+from crime_weather.sources.catalog import BOUNDARIES, CRIME, FORECAST, WEATHER, LandingFile, newest_first
 from crime_weather.sources.forecast import city_day
 from crime_weather.tables.landing_plan import (
     WEATHER_ASSETS,
@@ -131,13 +132,30 @@ def _forecast_requests(context: dg.SensorEvaluationContext, plan: IngestPlan) ->
     return requests
 
 
+def _boundaries_requests(previous: list[LandingFile], current: list[LandingFile]) -> list[dg.RunRequest]:
+    """A new or changed comunas file: one comuna_boundaries run (it reads the newest such file). A file
+    the cursor holds under another kind counts too: a comunas file that landed before boundaries
+    were recognised was seen as rejected."""
+    seen = {(file.key, file.version) for file in previous if file.kind == BOUNDARIES}
+    changed = newest_first(f for f in current if f.kind == BOUNDARIES and (f.key, f.version) not in seen)
+    return [
+        dg.RunRequest(
+            run_key=f"boundaries:{file.run_key}",
+            job_name=boundaries_job.name,
+            tags={FILE_TAG: file.key[:200]},
+        )
+        for file in changed[:1]
+    ]
+
+
 def evaluate_landing(
     context: dg.SensorEvaluationContext, landing: LandingZone
 ) -> dg.SensorResult | dg.SkipReason:
     """One look at the landing zone: what changed since the cursor, as partitions and run requests."""
     previous, current = decode_cursor(context.cursor), landing.files()
     plan, known = _plan(context, previous, current)
-    if plan.is_empty:
+    boundaries = _boundaries_requests(previous, current)
+    if plan.is_empty and not boundaries:
         counts = Counter(file.kind for file in current)
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
         return dg.SkipReason(f"Landing zone {landing.uri} unchanged ({summary}).")
@@ -146,7 +164,8 @@ def evaluate_landing(
     return dg.SensorResult(
         run_requests=_ingest_requests(context, plan, known + plan.new_months)
         + _rejection_requests(plan)
-        + _forecast_requests(context, plan),
+        + _forecast_requests(context, plan)
+        + boundaries,
         dynamic_partitions_requests=[months.build_add_request(plan.new_months)] if plan.new_months else [],
         asset_events=[
             _inventory(current, kind) for kind in (CRIME, WEATHER, FORECAST) if kind in changed_kinds
@@ -158,7 +177,7 @@ def evaluate_landing(
 def build_landing_sensor(interval_seconds: int = 15) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_sensor",
-        jobs=[ingest_job, landing_file_rejected, forecast_job],
+        jobs=[ingest_job, landing_file_rejected, forecast_job, boundaries_job],
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Watches the landing zone: new months become partitions, changed files become ingest runs.",
