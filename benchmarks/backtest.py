@@ -4,8 +4,10 @@ Ingests every shared file (the assets' code), then runs with the default setting
 MLflow, what a retrain runs: the challenger (search, backtest arms, fixed window, refit, logging,
 registration), then the contest against a champion of another configuration (the model study's tuned
 model of the other family, registered first and not timed) and, when that configuration holds, its
-refit. Prints the naive-window table, the backtest and fixed-window figures with 95 % CIs, pred/obs
-per fold, the weather verdict, stage times, trials per minute and whether the targets are met.
+refit. Prints the naive-window table, the backtest and fixed-window figures with 95 % CIs (folds,
+i.e. months, resampled), pred/obs per fold, the scores at every horizon (days 1..7 and months 1..6
+after each origin) beside the naive levels with the CI of model - best naive, the weather verdict,
+stage times, trials per minute and whether the targets are met.
 --update-readme rewrites the README's results section from these figures.
 
     .venv/bin/python benchmarks/backtest.py [--data ../shared/data/raw] [--update-readme]
@@ -29,7 +31,7 @@ from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_name
 from crime_weather.modeling.registry.tracking import RunLog, client_for, experiment_id, run
 from crime_weather.modeling.registry.versions import TAG_FINGERPRINT
 from crime_weather.modeling.selection.backtest import MODEL, NO_WEATHER
-from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.bootstrap import Difference, day_block_difference, paired_difference
 from crime_weather.modeling.selection.contest import hold_contest
 from crime_weather.modeling.selection.evaluation import weather_verdict
 from crime_weather.modeling.selection.promotion import Action, decide
@@ -121,6 +123,28 @@ def naive_table(trained: Trained) -> list[str]:
     return lines
 
 
+def horizon_lines(trained: Trained) -> list[str]:
+    """Per horizon: the model's scores, the best naive level frozen at the same origin, and model -
+    it with its 95 % CI (origins resampled); then every arm's deviance."""
+    table = trained.backtest.horizons
+    lines = [
+        "| horizon | origins | deviance | MAE | pred/obs | coverage 80 % | coverage 95 % | best naive | its deviance | model - best naive, 95 % CI |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        versus = Difference(row.minus_best_naive, row.minus_best_naive_ci_low, row.minus_best_naive_ci_high)
+        lines.append(
+            f"| {row.horizon} | {row.origins} | {row.poisson_deviance:.4f} | {row.mae:.2f} | {row.pred_over_obs:.3f} "
+            f"| {row.coverage_80:.3f} | {row.coverage_95:.3f} | {row.best_naive} | {row.best_naive_poisson_deviance:.4f} | {versus} |"
+        )
+    arms = ["no_weather", *(naive_name(w) for w in NAIVE_WINDOWS)]
+    lines += ["", "| horizon | model | " + " | ".join(arms) + " |", "|---" * (len(arms) + 2) + "|"]
+    for _, row in table.iterrows():
+        values = " | ".join(f"{row[f'{arm}_poisson_deviance']:.4f}" for arm in arms)
+        lines.append(f"| {row['horizon']} | {row['poisson_deviance']:.4f} | {values} |")
+    return lines  # fmt: skip
+
+
 def fold_lines(trained: Trained) -> list[str]:
     folds = trained.backtest.folds
     header = "| " + " | ".join(folds["month"]) + " |"
@@ -156,6 +180,7 @@ def summary(
     m, backtest = trained.metrics, trained.backtest
     fixed_naive, fixed_versus, fixed_gain = fixed_differences(trained, seed)
     gain = backtest.weather_gain
+    by_day = day_block_difference(backtest.frame, MODEL, backtest.best_naive, seed=seed)
     stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in report.stages.seconds.items())
     test_months = report.trained.tags["test_months"].strip("[]").replace('"', "").split(", ")
     lines = [
@@ -166,7 +191,7 @@ def summary(
         f"**Served configuration** (what the search chose): {trained.config.label}, "
         f"`{ {k: round(v, 4) if isinstance(v, float) else v for k, v in trained.config.params.items()} }`.",
         "",
-        "| | mean Poisson deviance | 95 % CI (paired, day-block bootstrap) |",
+        "| | mean Poisson deviance | 95 % CI (paired, whole months resampled) |",
         "|---|---|---|",
         f"| backtest, {len(backtest.months)} monthly folds {backtest.months[0]}..{backtest.months[-1]} | **{m['backtest_poisson_deviance']:.4f}** | model - best naive ({backtest.best_naive}): {backtest.versus_best_naive} |",
         f"| same, without weather (same hyperparameters) | {m['backtest_no_weather_poisson_deviance']:.4f} | weather gain (no weather - weather): {gain} |",
@@ -176,7 +201,14 @@ def summary(
         f"Backtest pred/obs {m['backtest_pred_over_obs']:.3f} overall; MAE {m['backtest_mae']:.2f} robberies per comuna-day; "
         f"Poisson interval coverage 80 %: {m['backtest_coverage_80']:.3f}, 95 %: {m['backtest_coverage_95']:.3f}.",
         "",
+        f"Resampling days within months instead (the noise inside the months only) would give model - best naive {by_day}.",
+        "",
         *fold_lines(trained),
+        "",
+        "**Every horizon** (one fit per origin; month h = the h-th month from the origin's, h = 1 the fold month; "
+        "day d = the origin + d - 1 days; naive levels frozen at the origin; horizons past the data absent):",
+        "",
+        *horizon_lines(trained),
         "",
         *naive_table(trained),
         "",

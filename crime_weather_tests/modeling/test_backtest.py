@@ -6,7 +6,7 @@ import pytest
 
 from crime_weather.modeling.estimation.intervals import coverage, poisson_interval
 from crime_weather.modeling.selection.backtest import MODEL, fold_table, naive_columns
-from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.bootstrap import Difference, day_block_difference, paired_difference
 from crime_weather.modeling.selection.evaluation import weather_verdict
 from crime_weather.modeling.selection.folds import MonthlyData, plan_folds
 from harness.models import synthetic_features
@@ -63,13 +63,13 @@ def test_the_paired_difference_is_seeded_and_finds_a_real_gap():
     assert paired_difference(frame, "good", "good", seed=1) == Difference(0.0, 0.0, 0.0)
 
 
-def test_between_two_equally_good_predictions_the_ci_covers_zero_about_95_percent_of_the_time():
+def test_with_independent_days_the_day_bootstrap_covers_zero_about_95_percent_of_the_time():
     covered = 0
     for seed in range(60):
         rng = np.random.default_rng(seed)
         frame = _paired_frame(rng, days=40)
         frame["a"], frame["b"] = (frame["good"] * rng.normal(1, 0.05, len(frame)) for _ in range(2))
-        difference = paired_difference(frame, "a", "b", seed=seed, resamples=400)
+        difference = day_block_difference(frame, "a", "b", seed=seed, resamples=400)
         covered += difference.low < 0 < difference.high
     assert 52 <= covered <= 60  # 57 expected
 

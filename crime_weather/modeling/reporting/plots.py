@@ -46,6 +46,35 @@ def predicted_vs_observed(folds: pd.DataFrame, naive: pd.Series | None, title: s
     return _png(figure)
 
 
+def horizon_scores(table: pd.DataFrame, title: str) -> bytes:
+    """Deviance (the model and every naive level) and the model's interval coverage against the
+    horizon, days after the origin on the left, months on the right (modeling.selection.horizons)."""
+    units = [unit for unit in ("day", "month") if (table["unit"] == unit).any()]
+    figure, axes = plt.subplots(2, len(units), figsize=(5.5 * len(units), 6), squeeze=False)
+    naive = [c for c in table.columns if c.startswith("naive_") and c.endswith("_poisson_deviance")]
+    shades = plt.get_cmap("copper")([0.15 + 0.7 * i / max(len(naive) - 1, 1) for i in range(len(naive))])
+    for column, unit in enumerate(units):
+        rows = table[table["unit"] == unit]
+        deviance, calibration = axes[0][column], axes[1][column]
+        for name, shade in zip(naive, shades, strict=True):
+            label = name.removesuffix("_poisson_deviance")
+            deviance.plot(rows["h"], rows[name], color=shade, lw=0.8, alpha=0.7, marker=".", label=label)
+        deviance.plot(rows["h"], rows["poisson_deviance"], color="tab:blue", marker="o", label="model")
+        deviance.plot(
+            rows["h"], rows["best_naive_poisson_deviance"], color="tab:orange", ls="--", label="best naive"
+        )
+        deviance.set(title=f"{title}: {unit}s after the origin", ylabel="mean Poisson deviance")
+        deviance.legend(fontsize=6, ncol=2)
+        for level, color in (("80", "tab:green"), ("95", "tab:purple")):
+            calibration.plot(
+                rows["h"], rows[f"coverage_{level}"], marker="o", color=color, label=f"{level} %"
+            )
+            calibration.axhline(int(level) / 100, color=color, ls=":", lw=0.8)
+        calibration.set(xlabel=f"horizon ({unit}s)", ylabel="interval coverage")
+        calibration.legend(fontsize=7)
+    return _png(figure)
+
+
 def forecast_band(totals: pd.DataFrame, title: str) -> bytes:
     """The city's expected robberies per forecast day with its 80 % and 95 % prediction bands
     (modeling.forecast.city_totals)."""

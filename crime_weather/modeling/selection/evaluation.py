@@ -1,7 +1,9 @@
 """Everything a configuration is judged by: the backtest arms and the fixed window.
 
 - Backtest (rolling origin, the folds of the plan): the configuration, the same hyperparameters without
-  weather (an honest ablation: the arms differ only in the weather), and the naive levels.
+  weather (an honest ablation: the arms differ only in the weather), and the naive levels. One fit per
+  origin and arm predicts the fold month and the months after it (modeling.selection.horizons): the
+  fold month is the backtest every claim has been made on (h = 1), the others score later horizons.
 - Fixed window: the last `test_months` months, trained on the months before them, levels as known at
   the split: the series of numbers every model since the first one has been logged with.
 """
@@ -28,14 +30,17 @@ from crime_weather.modeling.selection.backtest import (
     MODEL,
     NO_WEATHER,
     best_naive,
-    fold_rows,
     fold_table,
     mean_fold_deviance,
-    naive_columns,
-    predict_folds,
 )
 from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
 from crime_weather.modeling.selection.folds import MonthlyData
+from crime_weather.modeling.selection.horizons import (
+    first_month,
+    horizon_frame,
+    horizon_metrics,
+    horizon_table,
+)
 from crime_weather.modeling.selection.split import TemporalSplit
 
 
@@ -46,6 +51,8 @@ class Backtest:
     best_naive: str
     weather_gain: Difference  # no weather - weather: positive when weather helps
     versus_best_naive: Difference  # model - best naive: negative when the model is better
+    horizon_frame: pd.DataFrame  # every horizon's rows (origin, horizon, ...) with the same columns
+    horizons: pd.DataFrame  # per horizon (days 1..7, months 1..6): scores beside the naive levels
 
     @property
     def months(self) -> list[str]:
@@ -56,12 +63,10 @@ class Backtest:
 
 
 def run_backtest(config: ModelConfig, data: MonthlyData, months: list[str], seed: int) -> Backtest:
-    """The configuration and its no-weather arm over `months`, beside the naive levels."""
-    frame = fold_rows(data, months)
-    frame[MODEL] = predict_folds(config, data, months, seed)
-    frame[NO_WEATHER] = predict_folds(config.without_weather(), data, months, seed)
-    for name, values in naive_columns(data, months).items():
-        frame[name] = values
+    """The configuration and its no-weather arm from each of `months`, beside the naive levels, at
+    every horizon; the fold months themselves (h = 1) carry the claims."""
+    horizons = horizon_frame(config, data, months, seed)
+    frame = first_month(horizons)
     bar = best_naive(frame)
     columns = [MODEL, NO_WEATHER, *(naive_name(w) for w in NAIVE_WINDOWS)]
     return Backtest(
@@ -70,6 +75,8 @@ def run_backtest(config: ModelConfig, data: MonthlyData, months: list[str], seed
         best_naive=bar,
         weather_gain=paired_difference(frame, NO_WEATHER, MODEL, seed=seed),
         versus_best_naive=paired_difference(frame, MODEL, bar, seed=seed),
+        horizon_frame=horizons,
+        horizons=horizon_table(horizons, seed),
     )
 
 
@@ -108,7 +115,7 @@ def backtest_metrics(backtest: Backtest) -> dict[str, float]:
     }
     for window in NAIVE_WINDOWS:
         metrics[f"backtest_{naive_name(window)}_poisson_deviance"] = backtest.deviance(naive_name(window))
-    return metrics
+    return {**metrics, **horizon_metrics(backtest.horizons)}
 
 
 @dataclass

@@ -48,6 +48,9 @@ from crime_weather.modeling.selection.split import TemporalSplit, fingerprint
 
 BACKTEST_PREDICTIONS = "backtest/predictions.parquet"  # read back by the regression guard
 BACKTEST_FOLDS = "backtest/folds.csv"
+BACKTEST_HORIZONS = "backtest_horizons/horizons.csv"  # one row per horizon: days 1..7, months 1..6
+HORIZON_PREDICTIONS = "backtest_horizons/predictions.parquet"
+HORIZON_PLOT = "backtest_horizons/deviance_coverage.png"
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,9 @@ def _log_evaluation(
     parent.artifact(backtest.frame.to_parquet(index=False), BACKTEST_PREDICTIONS)
     png = backtest_plot(backtest)
     parent.png(png, "backtest/pred_vs_obs.png")
+    parent.table(backtest.horizons, BACKTEST_HORIZONS)
+    parent.artifact(backtest.horizon_frame.to_parquet(index=False), HORIZON_PREDICTIONS)
+    parent.png(plots.horizon_scores(backtest.horizons, "Backtest"), HORIZON_PLOT)
     return png
 
 

@@ -42,7 +42,7 @@ def challenger_metadata(tracking: MlflowTracking, report: ChallengerReport) -> d
         "mlflow_run": dg.MetadataValue.url(tracking.run_url(trained.run_id)),
         "model_config": dg.MetadataValue.json(json.loads(trained.config.to_json())),
         "weather_verdict": f"{trained.verdict}: weather gain {trained.backtest.weather_gain} "
-        "(no-weather - weather deviance, 95 % day-block bootstrap CI)",
+        "(no-weather - weather deviance, 95 % CI resampling whole months)",
         "best_naive": trained.backtest.best_naive,
         "model_minus_best_naive": str(trained.backtest.versus_best_naive),
         **{name: dg.MetadataValue.float(trained.metrics[name]) for name in HEADLINE},

@@ -1,0 +1,161 @@
+"""Multi-horizon backtest: the model scored the way the API uses it, at every distance from its data.
+
+The API is asked about any date, and a model trained up to an origin predicts a date h months later
+with the level known at the origin. At each backtest origin (the first day of a fold month) one fit per
+arm predicts that month and the ones after it: month h is the h-th month counted from the origin's
+(h = 1 is the fold month itself, today's backtest), day d is the origin + d - 1 days (the d-th day the
+model has no counts for). Naive levels are frozen at the same origin. Target months past the data are
+absent, so horizon h is scored on the origins with h months of data left.
+
+A horizon frame has the rows (origin, horizon, month, date, comuna, robberies) with one column of
+expected robberies per arm; `month` is the target month, one per origin at each horizon, so the fold
+bootstrap (modeling.selection.bootstrap) resamples origins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from crime_weather.core.names import TARGET
+from crime_weather.modeling.estimation.config import ModelConfig
+from crime_weather.modeling.estimation.intervals import coverage
+from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_level, naive_name
+from crime_weather.modeling.estimation.pipeline import build_pipeline
+from crime_weather.modeling.selection.backtest import MODEL, NO_WEATHER, best_naive, mean_fold_deviance
+from crime_weather.modeling.selection.bootstrap import paired_difference
+from crime_weather.modeling.selection.folds import MonthlyData
+
+HORIZON_MONTHS = 6
+HORIZON_DAYS = 7
+DAY, MONTH = "day", "month"
+METRICS = ("poisson_deviance", "pred_over_obs", "coverage_80", "coverage_95", "best_naive_poisson_deviance")
+
+
+def shift_month(month: str, months: int) -> str:
+    """The YYYY-MM key `months` months after `month`."""
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def origin_targets(data: MonthlyData, origin: str, months: int = HORIZON_MONTHS) -> list[str]:
+    """The months an origin predicts that the data has, in order (h = 1 first)."""
+    present = set(data.months)
+    return [target for h in range(months) if (target := shift_month(origin, h)) in present]
+
+
+def months_between(origin: str, target: str) -> int:
+    (year, number), (start_year, start_number) = ((int(p) for p in m.split("-")) for m in (target, origin))
+    return (year - start_year) * 12 + number - start_number
+
+
+def horizon_rows(data: MonthlyData, origins: list[str], months: int = HORIZON_MONTHS) -> pd.DataFrame:
+    """The rows every origin predicts, origin by origin, each in date and comuna order."""
+    parts = []
+    for origin in origins:
+        for target in origin_targets(data, origin, months):
+            rows = data.frame.loc[data.within(target), ["date", "comuna", TARGET]]
+            parts.append(rows.assign(origin=origin, horizon=months_between(origin, target) + 1, month=target))
+    return pd.concat(parts, ignore_index=True)[["origin", "horizon", "month", "date", "comuna", TARGET]]
+
+
+def predict_horizons(
+    config: ModelConfig, data: MonthlyData, origins: list[str], seed: int, months: int = HORIZON_MONTHS
+) -> np.ndarray:
+    """Expected robberies of `horizon_rows(data, origins, months)`: one fit per origin, on every day
+    before it, predicts all of its months."""
+    predictions = []
+    for origin in origins:
+        train = data.before(origin)
+        pipeline = build_pipeline(config, seed).fit(data.inputs[train], data.y[train])
+        targets = np.isin(data.month, origin_targets(data, origin, months))
+        predictions.append(pipeline.predict(data.inputs[targets]))
+    return np.concatenate(predictions)
+
+
+def naive_horizon_columns(data: MonthlyData, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each naive level of `rows` (a horizon frame) as known at the rows' origin."""
+    columns = {naive_name(window): np.empty(len(rows)) for window in NAIVE_WINDOWS}
+    for origin in rows["origin"].unique():
+        mask = (rows["origin"] == origin).to_numpy()
+        for window in NAIVE_WINDOWS:
+            level = naive_level(data.frame, pd.Timestamp(f"{origin}-01"), window, rows[mask])
+            columns[naive_name(window)][mask] = level
+    return columns
+
+
+def horizon_frame(
+    config: ModelConfig, data: MonthlyData, origins: list[str], seed: int, months: int = HORIZON_MONTHS
+) -> pd.DataFrame:
+    """The horizon rows with the configuration, its no-weather arm and the naive levels."""
+    frame = horizon_rows(data, origins, months)
+    frame[MODEL] = predict_horizons(config, data, origins, seed, months)
+    frame[NO_WEATHER] = predict_horizons(config.without_weather(), data, origins, seed, months)
+    for name, values in naive_horizon_columns(data, frame).items():
+        frame[name] = values
+    return frame
+
+
+def first_month(frame: pd.DataFrame) -> pd.DataFrame:
+    """The h = 1 rows as the one-month backtest frame (month, date, comuna, robberies, arms...)."""
+    first = frame[frame["horizon"] == 1].drop(columns=["origin", "horizon"])
+    return first.reset_index(drop=True)
+
+
+def horizon_slices(frame: pd.DataFrame, days: int = HORIZON_DAYS) -> Iterator[tuple[str, int, pd.DataFrame]]:
+    """(unit, h, rows): the days 1..`days` after each origin, then every month horizon present."""
+    first = frame[frame["horizon"] == 1]
+    day = (first["date"] - pd.to_datetime(first["origin"] + "-01")).dt.days + 1
+    for d in range(1, days + 1):
+        if (day == d).any():
+            yield DAY, d, first[day == d]
+    for h in sorted(frame["horizon"].unique()):
+        yield MONTH, int(h), frame[frame["horizon"] == h]
+
+
+def score_horizon(rows: pd.DataFrame, seed: int) -> dict[str, object]:
+    """One horizon's scores: the model's (deviance and MAE as means over origins; pred/obs and
+    coverage over all rows), each arm's deviance, the best naive level and model - it with its CI."""
+    y, mu = rows[TARGET].to_numpy(dtype="float64"), rows[MODEL].to_numpy(dtype="float64")
+    bar = best_naive(rows)
+    versus = paired_difference(rows, MODEL, bar, seed=seed)
+    arms = [NO_WEATHER, *(naive_name(w) for w in NAIVE_WINDOWS)]
+    return {
+        "origins": int(rows["month"].nunique()),
+        "rows": len(rows),
+        "observed": int(y.sum()),
+        "expected": round(float(mu.sum()), 1),
+        "poisson_deviance": mean_fold_deviance(rows, MODEL),
+        "mae": float(pd.Series(np.abs(y - mu)).groupby(rows["month"].to_numpy()).mean().mean()),
+        "pred_over_obs": float(mu.sum() / y.sum()) if y.sum() else float("nan"),
+        "coverage_80": coverage(y, mu, 0.8),
+        "coverage_95": coverage(y, mu, 0.95),
+        **{f"{arm}_poisson_deviance": mean_fold_deviance(rows, arm) for arm in arms if arm in rows},
+        "best_naive": bar,
+        "best_naive_poisson_deviance": mean_fold_deviance(rows, bar),
+        "minus_best_naive": versus.estimate,
+        "minus_best_naive_ci_low": versus.low,
+        "minus_best_naive_ci_high": versus.high,
+    }
+
+
+def horizon_table(frame: pd.DataFrame, seed: int, days: int = HORIZON_DAYS) -> pd.DataFrame:
+    """One row per horizon (days first, then months) with `score_horizon`'s columns."""
+    rows = [
+        {"horizon": f"{unit} {h}", "unit": unit, "h": h, **score_horizon(part, seed)}
+        for unit, h, part in horizon_slices(frame, days)
+    ]
+    return pd.DataFrame(rows)
+
+
+def horizon_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """`backtest_h{h}_<metric>` for every month horizon scored (h = 1 repeats today's backtest_*)."""
+    months = table[table["unit"] == MONTH]
+    return {
+        f"backtest_h{row.h}_{name}": float(getattr(row, name))
+        for row in months.itertuples()
+        for name in METRICS
+    }
