@@ -1,9 +1,8 @@
-"""Settings per concern, each read where it is used from `CRIME_WEATHER_<FIELD>` variables (README,
-"Configuration"). Every default is the embedded one-machine setup under `CRIME_WEATHER_HOME` (default
-`./.data`); compose and clusters change behaviour only through the environment. Every path and URL
-is derived here, once: other modules ask, they do not rebuild. The options a Dagster resource carries
-are plain models (`TrainingBudget`, ...): the resource inherits their fields, `XSettings` reads them.
-"""
+"""Settings per concern, each read where it is used from `CRIME_WEATHER_<FIELD>` (README, "Configuration").
+
+Defaults are the embedded one-machine setup under `CRIME_WEATHER_HOME` (default `./.data`); compose
+changes behaviour only through the environment. Every path and URL is derived here, once. Options a
+Dagster resource carries are plain models (`TrainingBudget`, ...) it inherits; `XSettings` reads them."""
 
 from __future__ import annotations
 
@@ -38,16 +37,15 @@ def _split_csv(value: object) -> object:
     return value
 
 
-# `a, b, c` in a variable (not JSON); lists rather than tuples, as Dagster's config types know them.
+# `a, b, c` in a variable, not JSON; lists, not tuples: Dagster's config types know lists.
 CommaSeparated = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 CommaSeparatedInts = Annotated[list[int], NoDecode, BeforeValidator(_split_csv)]
 
 
 class FromEnvironment(BaseSettings):
-    """A concern's fields read from `CRIME_WEATHER_<FIELD>`, the names README and compose use."""
+    """A concern's fields read from `CRIME_WEATHER_<FIELD>`. An empty variable means the default:
+    compose passes optional settings as `${VAR:-}`, so defaults stay here, not in docker-compose.yml."""
 
-    # An empty variable means the default: compose passes optional settings as `${VAR:-}`, so the
-    # defaults stay here rather than being copied into docker-compose.yml.
     model_config = SettingsConfigDict(env_prefix="CRIME_WEATHER_", extra="ignore", env_ignore_empty=True)
 
 
@@ -209,8 +207,7 @@ class TrackingSettings(StorageSettings):
         default=None, description="MLflow tracking URI. Default: sqlite under <home>/mlflow."
     )
     mlflow_ui_url: str | None = Field(
-        default=None,
-        description="MLflow as a browser reaches it, for links in Dagster (default: the tracking URI).",
+        default=None, description="MLflow as a browser reaches it, for links (default: the tracking URI)."
     )
     mlflow_experiment: str = "crime_weather"
     registered_model: str = "crime_weather"
@@ -244,17 +241,20 @@ class ServiceSettings(FromEnvironment):
         return f"http://127.0.0.1:{self.dagster_port}"
 
 
+class PlatformSettings(TrackingSettings, ServiceSettings):
+    """What every process of the embedded platform shares: its paths, MLflow and the ports."""
+
+
 class Settings(
-    TrackingSettings,
+    PlatformSettings,
     AcquisitionSettings,
     IngestionSettings,
     TrainingSettings,
     ForecastSettings,
     AutomationSettings,
-    ServiceSettings,
 ):
-    """Every concern at once, plus the API's: for what spans the whole platform (`make run`'s
-    supervisor, the API until it reads its own settings) and for checks over every variable."""
+    """Every concern, plus the API's: for `make run`'s supervisor (it starts the whole platform),
+    the API until it reads its own settings, and checks over every variable."""
 
     # Serving (moving to serving/: issue 17).
     api_host: str = "127.0.0.1"
