@@ -25,7 +25,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from crime_weather.core.settings import Settings, get_settings
+from crime_weather.core.settings import IngestionSettings, TrainingSettings
 from crime_weather.modeling.estimation.config import DEFAULT_GLM, DEFAULT_HGB, HGB
 from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_name
 from crime_weather.modeling.registry.tracking import RunLog, client_for, experiment_id, run
@@ -40,7 +40,6 @@ from crime_weather.modeling.selection.train import (
     ChallengerReport,
     Stages,
     Trained,
-    TrainingBudget,
     TrainingData,
     train_challenger,
     train_configuration,
@@ -59,16 +58,6 @@ class Contested:
     comparison: Difference | None
     decision: str
     seconds: float  # the contest, plus the refit of the champion's configuration if it held
-
-
-def budget_of(settings: Settings) -> TrainingBudget:
-    return TrainingBudget(
-        settings.search_trials,
-        settings.search_timeout_seconds,
-        settings.search_folds,
-        settings.backtest_folds,
-        settings.seed,
-    )
 
 
 def contest(report: ChallengerReport, training: TrainingData, parent: RunLog, seed: int) -> Contested:
@@ -237,12 +226,11 @@ def main() -> None:
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    settings = get_settings()
+    budget = TrainingSettings()
     started = time.perf_counter()
-    frames = daily_features(args.data, settings.weather_priority)
-    split = temporal_split(frames, settings.test_months)
+    frames = daily_features(args.data, IngestionSettings().weather_priority)
+    split = temporal_split(frames, budget.test_months)
     print(f"ingest: {len(frames)} months in {time.perf_counter() - started:.1f} s")
-    budget = budget_of(settings)
     with tempfile.TemporaryDirectory() as folder:
         client = client_for(f"sqlite:///{folder}/mlflow.db")
         experiment = experiment_id(client, NAME, Path(folder, "artifacts").as_uri())
@@ -252,9 +240,9 @@ def main() -> None:
             challenger_s = time.perf_counter() - retrain_started
         training = TrainingData.of(split, budget)
         with run(client, experiment, "contest") as parent:
-            contested = contest(report, training, parent, settings.seed)
+            contested = contest(report, training, parent, budget.seed)
     retrain_s = challenger_s + contested.seconds
-    text = summary(report, contested, retrain_s, sorted(frames), settings.seed)
+    text = summary(report, contested, retrain_s, sorted(frames), budget.seed)
     print(text)
     if args.update_readme:
         readme = ROOT / "README.md"

@@ -2,7 +2,15 @@
 
 import dagster as dg
 
-from crime_weather.core.settings import Settings, get_settings
+from crime_weather.core.settings import (
+    AcquisitionSettings,
+    AutomationSettings,
+    ForecastSettings,
+    IngestionSettings,
+    StorageSettings,
+    TrackingSettings,
+    TrainingSettings,
+)
 from crime_weather.orchestration.assets.boundaries import comuna_boundaries
 from crime_weather.orchestration.assets.effects import weather_effects
 from crime_weather.orchestration.assets.forecast import LANDING_FORECAST, robbery_forecast
@@ -16,6 +24,7 @@ from crime_weather.orchestration.assets.ingest import (
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
 from crime_weather.orchestration.jobs import acquisition, forecast_job, ingest_job, landing_file_rejected
 from crime_weather.orchestration.resources import (
+    AcquisitionSource,
     ForecastSource,
     IngestPolicy,
     LandingZone,
@@ -27,39 +36,22 @@ from crime_weather.orchestration.sensors import forecast, retrain
 from crime_weather.orchestration.sensors.landing import build_landing_sensor
 
 
-def build_resources(settings: Settings) -> dict[str, object]:
+def build_resources() -> dict[str, object]:
+    """Each resource from the settings of its concern, read from the environment now."""
+    storage = StorageSettings()
     return {
-        "warehouse": WarehouseIOManager(uri=settings.warehouse, s3_endpoint_url=settings.s3_endpoint_url),
-        "landing": LandingZone(uri=settings.landing, s3_endpoint_url=settings.s3_endpoint_url),
-        "ingest_policy": IngestPolicy(
-            weather_priority=list(settings.weather_priority), max_bad_row_share=settings.max_bad_row_share
-        ),
-        "mlflow_tracking": MlflowTracking(
-            tracking_uri=settings.tracking_uri,
-            experiment=settings.mlflow_experiment,
-            registered_model=settings.registered_model,
-            artifact_location=settings.artifact_location,
-            ui_url=settings.mlflow_ui_url,
-        ),
-        "training": TrainingPolicy(
-            test_months=settings.test_months,
-            backtest_folds=settings.backtest_folds,
-            search_folds=settings.search_folds,
-            search_trials=settings.search_trials,
-            search_timeout_seconds=settings.search_timeout_seconds,
-            seed=settings.seed,
-        ),
-        "forecast_source": ForecastSource(
-            source=settings.forecast_source,
-            open_meteo_url=settings.open_meteo_forecast_url,
-            days=settings.forecast_days,
-            timeout_seconds=settings.forecast_timeout_seconds,
-        ),
+        "warehouse": WarehouseIOManager.of(storage),
+        "landing": LandingZone.of(storage),
+        "acquisition_source": AcquisitionSource(**AcquisitionSettings().model_dump()),
+        "ingest_policy": IngestPolicy(**IngestionSettings().model_dump()),
+        "mlflow_tracking": MlflowTracking.of(TrackingSettings()),
+        "training": TrainingPolicy(**TrainingSettings().model_dump()),
+        "forecast_source": ForecastSource(**ForecastSettings().model_dump()),
     }
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or get_settings()
+def build_definitions() -> dg.Definitions:
+    automation = AutomationSettings()
     return dg.Definitions(
         assets=[
             LANDING_CRIME,
@@ -74,21 +66,21 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         ],
         jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job],
         sensors=[
-            build_landing_sensor(settings.landing_poll_seconds),
-            retrain.build_retrain_sensor(settings.automation_seconds),
-            forecast.build_promotion_sensor(settings.promotion_poll_seconds),
+            build_landing_sensor(automation.landing_poll_seconds),
+            retrain.build_retrain_sensor(automation.automation_seconds),
+            forecast.build_promotion_sensor(automation.promotion_poll_seconds),
         ],
         schedules=[
             dg.ScheduleDefinition(
                 name="acquisition_schedule",
                 job=acquisition,
-                cron_schedule=settings.acquisition_cron,
+                cron_schedule=automation.acquisition_cron,
                 default_status=dg.DefaultScheduleStatus.RUNNING,
                 description="Looks for new files at CRIME_WEATHER_SOURCE (the launcher also does on start).",
             ),
-            forecast.build_daily_schedule(settings.forecast_cron),
+            forecast.build_daily_schedule(automation.forecast_cron),
         ],
-        resources=build_resources(settings),
+        resources=build_resources(),
         executor=dg.in_process_executor,
     )
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from crime_weather.core.settings import get_settings
 from crime_weather.definitions import build_definitions, build_resources
 from crime_weather.orchestration.sensors.landing import RANGE_END_TAG, RANGE_START_TAG
 
@@ -37,7 +36,7 @@ def evaluate_landing_sensor(instance: dg.DagsterInstance, cursor: str | None = N
         instance=instance,
         cursor=cursor,
         definitions=defs,
-        resources={"landing": build_resources(get_settings())["landing"]},
+        resources={"landing": build_resources()["landing"]},
     )
     result = defs.resolve_sensor_def("landing_sensor")(context)
     if isinstance(result, dg.SensorResult):

@@ -4,7 +4,7 @@ import dagster as dg
 
 from crime_weather.orchestration.assets.forecast import robbery_forecast
 from crime_weather.orchestration.assets.ingest import daily_features, raw_crime, raw_weather
-from crime_weather.orchestration.resources import LandingZone
+from crime_weather.orchestration.resources import AcquisitionSource, LandingZone
 from crime_weather.sources.catalog import REJECTED, describe
 
 STAGE_TAG = "crime_weather/stage"
@@ -61,15 +61,15 @@ def landing_file_rejected() -> None:
 
 
 @dg.op(description="Fetch files the source has and the landing zone lacks (CRIME_WEATHER_SOURCE).")
-def acquire_new_files(context: dg.OpExecutionContext, landing: LandingZone) -> None:
-    from crime_weather.core.settings import get_settings
+def acquire_new_files(
+    context: dg.OpExecutionContext, landing: LandingZone, acquisition_source: AcquisitionSource
+) -> None:
     from crime_weather.sources.acquisition import acquire, source_files
 
-    settings = get_settings()
-    report = acquire(source_files(settings), landing.store)
-    context.log.info(f"acquisition from {settings.source}: {report.summary()}")
+    report = acquire(source_files(acquisition_source), landing.store)
+    context.log.info(f"acquisition from {acquisition_source.source}: {report.summary()}")
     if report.failed and not report.fetched and not report.already_present:
-        raise dg.Failure(f"Nothing could be fetched from {settings.source}: {report.summary()}")
+        raise dg.Failure(f"Nothing could be fetched from {acquisition_source.source}: {report.summary()}")
 
 
 @dg.job(

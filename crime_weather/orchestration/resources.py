@@ -1,19 +1,34 @@
-"""Small configurable resources: the warehouse IO manager, the landing zone, MLflow, the forecast source."""
+"""Small configurable resources: the warehouse IO manager, the landing zone, MLflow, the sources and
+the policies of ingestion and training.
+
+A resource that carries options inherits their fields from the model in core.settings (one
+definition, one set of names) and is built from the settings in one call:
+`IngestPolicy(**IngestionSettings().model_dump())`.
+The others are built from the paths and URLs core.settings derives (`LandingZone.of(storage)`).
+"""
 
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Self
 
 import dagster as dg
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from crime_weather.core.settings import OFFICIAL_SOURCE
+from crime_weather.core.settings import (
+    OFFICIAL_SOURCE,
+    AcquisitionOptions,
+    ForecastOptions,
+    IngestionOptions,
+    StorageSettings,
+    TrackingSettings,
+    TrainingBudget,
+)
 from crime_weather.core.storage import BlobInfo, BlobStore, frame_to_parquet, open_store, parquet_to_frame
 from crime_weather.modeling.registry import tracking
 from crime_weather.modeling.registry.tracking import RunLog, client_for, experiment_id
-from crime_weather.modeling.selection.train import TrainingBudget
 from crime_weather.sources.catalog import LandingFile, describe
 from crime_weather.sources.files import RawFile, open_raw
 from crime_weather.sources.forecast import WeatherForecast, city_day, fetch_forecast, open_meteo_unreachable
@@ -33,6 +48,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     uri: str
     s3_endpoint_url: str | None = None
+
+    @classmethod
+    def of(cls, storage: StorageSettings) -> Self:
+        return cls(uri=storage.warehouse, s3_endpoint_url=storage.s3_endpoint_url)
 
     @property
     def store(self) -> BlobStore:
@@ -74,6 +93,10 @@ class LandingZone(dg.ConfigurableResource):
     uri: str
     s3_endpoint_url: str | None = None
 
+    @classmethod
+    def of(cls, storage: StorageSettings) -> Self:
+        return cls(uri=storage.landing, s3_endpoint_url=storage.s3_endpoint_url)
+
     @property
     def store(self) -> BlobStore:
         return _store(self.uri, self.s3_endpoint_url)
@@ -95,11 +118,12 @@ class LandingZone(dg.ConfigurableResource):
         return open_raw(self.store.read(file.key), file.key)
 
 
-class IngestPolicy(dg.ConfigurableResource):
-    """How ingestion resolves sources and tolerates defects."""
+class AcquisitionSource(AcquisitionOptions, dg.ConfigurableResource):
+    """Where the acquisition job fetches raw files from (CRIME_WEATHER_SOURCE and its URLs)."""
 
-    weather_priority: list[str]
-    max_bad_row_share: float
+
+class IngestPolicy(IngestionOptions, dg.ConfigurableResource):
+    """How ingestion resolves sources and tolerates defects."""
 
 
 class MlflowTracking(dg.ConfigurableResource):
@@ -116,6 +140,17 @@ class MlflowTracking(dg.ConfigurableResource):
     registered_model: str
     artifact_location: str | None = None
     ui_url: str | None = None  # MLflow as a browser reaches it (in compose, not the service name)
+
+    @classmethod
+    def of(cls, settings: TrackingSettings) -> Self:
+        """The URIs the settings resolve (the embedded store under home by default)."""
+        return cls(
+            tracking_uri=settings.tracking_uri,
+            experiment=settings.mlflow_experiment,
+            registered_model=settings.registered_model,
+            artifact_location=settings.artifact_location,
+            ui_url=settings.mlflow_ui_url,
+        )
 
     def client(self) -> MlflowClient:
         return client_for(self.tracking_uri)
@@ -180,46 +215,36 @@ class MlflowTracking(dg.ConfigurableResource):
         )
 
 
-class TrainingPolicy(dg.ConfigurableResource):
-    """How the model is split, searched and backtested (from Settings: definitions.build_resources)."""
-
-    test_months: int
-    backtest_folds: int
-    search_folds: int
-    search_trials: int
-    search_timeout_seconds: int
-    seed: int
+class TrainingPolicy(TrainingBudget, dg.ConfigurableResource):
+    """How the model is split, searched and backtested (CRIME_WEATHER_TEST_MONTHS, _SEARCH_*, ...)."""
 
     def budget(self) -> TrainingBudget:
-        return TrainingBudget(
-            trials=self.search_trials,
-            timeout_seconds=self.search_timeout_seconds,
-            search_folds=self.search_folds,
-            backtest_folds=self.backtest_folds,
-            seed=self.seed,
-        )
+        """The budget alone, for modeling: no Dagster object goes below orchestration."""
+        return TrainingBudget(**self.model_dump())
 
 
-class ForecastSource(dg.ConfigurableResource):
+class ForecastSource(ForecastOptions, dg.ConfigurableResource):
     """Where the weather forecast comes from (CRIME_WEATHER_FORECAST_SOURCE) and how many days it covers."""
-
-    source: str
-    open_meteo_url: str
-    days: int
-    timeout_seconds: float
 
     @property
     def name(self) -> str:
         """The source as a user configured it, for messages: the API's URL, a path, or none."""
-        return self.open_meteo_url if self.source == OFFICIAL_SOURCE else self.source
+        official = self.forecast_source == OFFICIAL_SOURCE
+        return self.open_meteo_forecast_url if official else self.forecast_source
 
     def unreachable(self) -> str | None:
         """Why the forecast API does not answer now, or None (always None for a file or a folder:
         a missing one is a configuration error the run reports)."""
-        if self.source != OFFICIAL_SOURCE:
+        if self.forecast_source != OFFICIAL_SOURCE:
             return None
-        return open_meteo_unreachable(self.open_meteo_url, min(self.timeout_seconds, 5.0))
+        return open_meteo_unreachable(self.open_meteo_forecast_url, min(self.forecast_timeout_seconds, 5.0))
 
     def fetch(self, priority: list[str]) -> WeatherForecast:
         """The current forecast; ForecastSourceError (naming the source) when it does not answer."""
-        return fetch_forecast(self.source, self.open_meteo_url, self.days, self.timeout_seconds, priority)
+        return fetch_forecast(
+            self.forecast_source,
+            self.open_meteo_forecast_url,
+            self.forecast_days,
+            self.forecast_timeout_seconds,
+            priority,
+        )

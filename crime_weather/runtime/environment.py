@@ -1,4 +1,4 @@
-"""How the processes of the embedded platform see each other: one environment, derived from Settings.
+"""How the processes of the embedded platform see each other: one environment, derived from settings.
 
 `make run` gives it to every service it starts, and `make retrain` to the run it launches, so both
 talk to the same Dagster instance and the same MLflow server without rebuilding a path or a URL.
@@ -9,18 +9,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from crime_weather.core.settings import Settings
+from crime_weather.core.settings import PlatformSettings, StorageSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_CONFIG = ROOT / "dagster.yaml"
 
 
-def tracking_uri(settings: Settings) -> str:
+def tracking_uri(settings: PlatformSettings) -> str:
     """MLflow as the platform's processes reach it: the configured URI, else the server make run starts."""
     return settings.mlflow_tracking_uri or settings.mlflow_server_url
 
 
-def platform_environment(settings: Settings) -> dict[str, str]:
+def platform_environment(settings: PlatformSettings) -> dict[str, str]:
     """The variables every process of the embedded platform gets, on top of the caller's environment."""
     return {
         "CRIME_WEATHER_HOME": str(settings.root),
@@ -32,7 +32,7 @@ def platform_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def prepare_home(settings: Settings) -> None:
+def prepare_home(settings: StorageSettings) -> None:
     """Create the embedded state folders and the Dagster instance's configuration."""
     for folder in (settings.dagster_home, settings.logs, settings.mlflow_artifacts):
         folder.mkdir(parents=True, exist_ok=True)

@@ -10,13 +10,13 @@ import os
 import sys
 from pathlib import Path
 
-from crime_weather.core.settings import get_settings
+from crime_weather.core.settings import PlatformSettings
 from crime_weather.orchestration.sensors.retrain import RETRAINED
 from crime_weather.runtime.environment import platform_environment, prepare_home
 
 
 def main() -> int:
-    settings = get_settings()
+    settings = PlatformSettings()
     prepare_home(settings)
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "asset", "materialize", "-m", "crime_weather.definitions"]

@@ -18,7 +18,12 @@ from pathlib import Path
 
 import httpx
 
-from crime_weather.core.settings import OFFICIAL_SOURCE, Settings, get_settings
+from crime_weather.core.settings import (
+    OFFICIAL_SOURCE,
+    AcquisitionOptions,
+    AcquisitionSettings,
+    StorageSettings,
+)
 from crime_weather.core.storage import BlobStore, LocalStore, is_visible, open_store
 from crime_weather.sources.download import (
     LogProgress,
@@ -61,7 +66,7 @@ class AcquisitionReport:
         return text
 
 
-def official_files(settings: Settings, today: dt.date | None = None) -> list[RemoteFile]:
+def official_files(settings: AcquisitionOptions, today: dt.date | None = None) -> list[RemoteFile]:
     """BA Data crime CSVs and Open-Meteo archive years (only complete past years), and the comunas."""
     this_year = (today or dt.date.today()).year
     years = [year for year in settings.crime_years if year < this_year]
@@ -87,7 +92,7 @@ def mirror_files(folder: Path) -> list[RemoteFile]:
     ]
 
 
-def source_files(settings: Settings) -> list[RemoteFile]:
+def source_files(settings: AcquisitionOptions) -> list[RemoteFile]:
     if settings.source == OFFICIAL_SOURCE:
         return official_files(settings)
     if settings.source in ("", "none"):
@@ -161,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fetch new source files into the landing zone.")
     parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = get_settings()
-    landing = open_store(settings.landing, settings.s3_endpoint_url)
+    storage, settings = StorageSettings(), AcquisitionSettings()
+    landing = open_store(storage.landing, storage.s3_endpoint_url)
     if isinstance(landing, LocalStore):
         landing.root.mkdir(parents=True, exist_ok=True)
     report = acquire(source_files(settings), landing)

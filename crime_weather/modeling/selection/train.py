@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from crime_weather.core.settings import TrainingBudget
 from crime_weather.modeling.estimation.config import DEFAULT_GLM, DEFAULT_HGB, ModelConfig
 from crime_weather.modeling.estimation.pipeline import build_pipeline, history_end, model_input
 from crime_weather.modeling.registry.tracking import RunLog, run
@@ -51,15 +52,6 @@ BACKTEST_FOLDS = "backtest/folds.csv"
 BACKTEST_HORIZONS = "backtest_horizons/horizons.csv"  # one row per horizon: days 1..7, months 1..6
 HORIZON_PREDICTIONS = "backtest_horizons/predictions.parquet"
 HORIZON_PLOT = "backtest_horizons/deviance_coverage.png"
-
-
-@dataclass(frozen=True)
-class TrainingBudget:
-    trials: int
-    timeout_seconds: float
-    search_folds: int
-    backtest_folds: int
-    seed: int
 
 
 @dataclass
@@ -227,8 +219,8 @@ def train_challenger(
             result = search(
                 training.data,
                 training.plan.search,
-                trials=budget.trials,
-                timeout=budget.timeout_seconds,
+                trials=budget.search_trials,
+                timeout=budget.search_timeout_seconds,
                 seed=budget.seed,
                 start_from=[*start_from, DEFAULT_HGB, DEFAULT_GLM],
                 on_trial=_trial_logger(parent),

@@ -144,7 +144,7 @@ def robbery_forecast(
     days, predicted by the champion from the weather forecast. An issue that breaks its schema is not
     stored: the API keeps serving the previous one."""
     key = context.partition_key
-    issue, days = dt.date.fromisoformat(key), forecast_source.days
+    issue, days = dt.date.fromisoformat(key), forecast_source.forecast_days
     forecast = _forecast_weather(issue, landing, forecast_source, list(ingest_policy.weather_priority))
     weather = forecast.window(issue, days)
     if weather.empty:

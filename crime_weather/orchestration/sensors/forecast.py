@@ -38,7 +38,7 @@ def why_not_issued(landing: LandingZone, source: ForecastSource, issue: dt.date)
     if any(file.kind == FORECAST for file in landing.files_landed_on(issue)):
         return None
     no_file = f"no forecast file landed in {landing.uri} on {issue}"
-    if source.source in ("", NO_SOURCE):
+    if source.forecast_source in ("", NO_SOURCE):
         return NotIssued(
             f"CRIME_WEATHER_FORECAST_SOURCE is none and {no_file}: nothing to forecast from", False
         )

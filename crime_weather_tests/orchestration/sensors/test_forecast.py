@@ -9,7 +9,6 @@ import dagster as dg
 import pytest
 
 from crime_weather.core.names import WEATHER_FIELDS
-from crime_weather.core.settings import get_settings
 from crime_weather.core.storage import parquet_to_frame
 from crime_weather.definitions import build_definitions, build_resources
 from crime_weather.sources.forecast import city_day
@@ -28,7 +27,7 @@ def instance(home):
 
 
 def _resources(*names: str) -> dict[str, object]:
-    resources = build_resources(get_settings())
+    resources = build_resources()
     return {name: resources[name] for name in names}
 
 
