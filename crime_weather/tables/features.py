@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from functools import lru_cache
-
-import holidays
-import numpy as np
 import pandas as pd
 
 from crime_weather.core.months import month_days
 from crime_weather.core.names import COMUNAS, ROBBERY_TYPE, TARGET, WEATHER_FIELDS
+from crime_weather.tables.terms import as_days, calendar_terms
 
 
 def covered_days(events: pd.DataFrame, month: str) -> pd.DatetimeIndex:
@@ -22,31 +18,10 @@ def covered_days(events: pd.DataFrame, month: str) -> pd.DatetimeIndex:
     return days[(days >= events["date"].min()) & (days <= events["date"].max())]
 
 
-@lru_cache(maxsize=256)
-def argentine_holidays(year: int) -> frozenset[dt.date]:
-    """Argentine national public holidays of `year` (the `holidays` library keeps the movable ones right)."""
-    return frozenset(holidays.country_holidays("AR", years=year))
-
-
-def is_holiday(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    """Argentine national public holidays (the `holidays` library keeps the movable ones right)."""
-    dates = pd.DatetimeIndex(dates)
-    known = set().union(*(argentine_holidays(year) for year in set(dates.year))) if len(dates) else set()
-    return dates.normalize().isin([pd.Timestamp(day) for day in known])
-
-
 def calendar_columns(dates: pd.Series) -> pd.DataFrame:
-    """Calendar features of each date (also computed inside the model from its raw `date`)."""
-    dates = pd.to_datetime(dates)
-    return pd.DataFrame(
-        {
-            "weekday": dates.dt.weekday.astype("int64"),
-            "month": dates.dt.month.astype("int64"),
-            "day_of_year": dates.dt.dayofyear.astype("int64"),
-            "is_holiday": is_holiday(dates),
-        },
-        index=dates.index,
-    )
+    """daily_features' calendar columns of each date, built by the vocabulary (tables/terms.py) that
+    the model builds its own from."""
+    return pd.DataFrame(calendar_terms(as_days(pd.to_datetime(dates))), index=dates.index)
 
 
 def robbery_counts(events: pd.DataFrame) -> pd.Series:

@@ -43,7 +43,7 @@ def test_calendar_features_are_derived_from_the_raw_date():
     assert row[names.index("comuna")] == 2  # comunas 1..15 are codes 0..14
     assert row[names.index("weekday")] == 6 and row[names.index("day_of_year")] == 83
     assert row[names.index("is_holiday")] == 1.0  # Memory Day
-    assert row[names.index("temp_mean")] == 21.5 and row[names.index("rain_1mm")] == 0.0
+    assert row[names.index("temp_mean")] == 21.5 and row[names.index("rain_day")] == 0.0
     assert len(names) == features.transform(model_input(data)).shape[1]
 
 

@@ -1,11 +1,10 @@
 import pandas as pd
-import pytest
 
 from crime_weather.core.months import month_days
 from crime_weather.core.names import WEATHER_FIELDS
 from crime_weather.sources.crime.parsing import parse_crime
 from crime_weather.sources.files import open_raw
-from crime_weather.tables.features import build_daily_features, covered_days, is_holiday
+from crime_weather.tables.features import build_daily_features, covered_days
 from crime_weather.tables.schemas import daily_features_schema
 from crime_weather_tests import builders
 
@@ -59,8 +58,3 @@ def test_calendar_columns_and_argentine_holidays():
     assert (first["weekday"], first["month"], first["day_of_year"]) == (4, 3, 60)  # a Friday
     holidays_ = features.loc[features["is_holiday"], "date"].dt.strftime("%m-%d").unique().tolist()
     assert holidays_ == ["03-04", "03-05", "03-24"]  # Carnival Monday and Tuesday, Memory Day
-
-
-@pytest.mark.parametrize("day, expected", [("2020-12-08", True), ("2020-12-09", False), ("2016-07-09", True)])
-def test_is_holiday(day, expected):
-    assert bool(is_holiday(pd.Series([pd.Timestamp(day)]))[0]) is expected

@@ -17,41 +17,62 @@ from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import SplineTransformer
 
 from crime_weather.core.names import COMUNAS
+from crime_weather.modeling.features.matrix import (
+    CALENDAR_TERMS,
+    feature_layout_of,
+    rate_layout_of,
+    rate_part,
+)
 from crime_weather.modeling.features.normals import DAYS_IN_YEAR
-from crime_weather.modeling.features.transformer import HISTORY_DAYS, LEVEL
+from crime_weather.tables.terms import (
+    COMUNA,
+    DAY_OF_YEAR,
+    HISTORY_DAYS,
+    IS_HOLIDAY,
+    LEVEL,
+    LOG1P_RAIN,
+    RAIN_DAY,
+    TEMP_ANOMALY,
+    TEMP_MEAN,
+    TEMPERATURE_BIN_LABELS,
+    WEEKDAY,
+    temperature_bin,
+)
 
 MIN_RATE = 1e-3  # Poisson deviance is undefined at 0
 MIN_HISTORY_DAYS = 28  # rows whose level rests on less history are left out of the fit (e.g. 2016-01)
-TEMPERATURE_BINS = (10.0, 15.0, 20.0, 25.0, 28.0)  # °C: <10, 10-15, 15-20, 20-25, 25-28, >=28
 
 
 class OffsetRegressor(RegressorMixin, BaseEstimator):
-    """Columns LEVEL and HISTORY_DAYS of the features are the offset and its support; the rest go to
-    `estimator`, fitted on y / level with sample_weight = level."""
+    """Columns `level` and `history_days` of the features are the offset and its support; the rest
+    (matrix.rate_part) go to `estimator`, fitted on y / level with sample_weight = level."""
 
     def __init__(self, estimator: Any = None, min_history_days: int = MIN_HISTORY_DAYS) -> None:
         self.estimator = estimator
         self.min_history_days = min_history_days
 
     def fit(self, F: np.ndarray, y: Any) -> OffsetRegressor:
-        level, y = F[:, LEVEL], np.asarray(y, dtype="float64")
-        keep = F[:, HISTORY_DAYS] >= self.min_history_days
+        layout = feature_layout_of(F)
+        level, y = layout.column(F, LEVEL), np.asarray(y, dtype="float64")
+        keep = layout.column(F, HISTORY_DAYS) >= self.min_history_days
         if not keep.any():  # a history shorter than the minimum: all there is
             keep[:] = True
         self.estimator_ = clone(self.estimator).fit(
-            F[keep, 2:], y[keep] / level[keep], sample_weight=level[keep]
+            rate_part(F)[keep], y[keep] / level[keep], sample_weight=level[keep]
         )
         return self
 
     def predict(self, F: np.ndarray) -> np.ndarray:
-        return np.maximum(self.estimator_.predict(F[:, 2:]) * F[:, LEVEL], MIN_RATE)
+        level = feature_layout_of(F).column(F, LEVEL)
+        return np.maximum(self.estimator_.predict(rate_part(F)) * level, MIN_RATE)
 
 
 def gradient_boosting(params: dict[str, Any], seed: int) -> HistGradientBoostingRegressor:
-    """Poisson-loss boosting; column 0 (the comuna) is categorical. No early stopping: its random
-    validation split would leak days across the time order."""
+    """Poisson-loss boosting; the comuna is categorical (the calendar terms lead either rate layout).
+    No early stopping: its random validation split would leak days across the time order."""
+    comuna = [CALENDAR_TERMS.index(COMUNA)]
     return HistGradientBoostingRegressor(
-        loss="poisson", categorical_features=[0], early_stopping=False, random_state=seed, **params
+        loss="poisson", categorical_features=comuna, early_stopping=False, random_state=seed, **params
     )
 
 
@@ -67,8 +88,7 @@ class SplineGLM(RegressorMixin, BaseEstimator):
     The spline basis is tabulated for days 1..366 at fit time: the fitted model holds arrays only
     (no scipy objects for skops to trust), and serving looks the basis up.
 
-    Input columns (LevelFeatures without the offset): comuna, weekday, is_holiday, day_of_year
-    [, rain_1mm, log1p_rain, temp_mean, temp_anom].
+    Input columns: matrix.rate_layout (LevelFeatures without the offset), selected by name.
     """
 
     def __init__(
@@ -86,30 +106,37 @@ class SplineGLM(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def _categorical(self, Z: np.ndarray) -> list[np.ndarray]:
-        comuna, weekday = Z[:, 0], Z[:, 1]
+        layout = rate_layout_of(Z)
+        comuna, weekday = layout.column(Z, COMUNA), layout.column(Z, WEEKDAY)
         blocks = [_one_hot(comuna, len(COMUNAS)), _one_hot(weekday, 7)]
         if self.comuna_weekday:
             blocks.append(_one_hot(comuna * 7 + weekday, 7 * len(COMUNAS)))
         return blocks
 
     def _numeric(self, Z: np.ndarray) -> np.ndarray:
-        blocks = [self.doy_basis_[Z[:, 3].astype("int64") - 1], Z[:, [2]]]
-        if Z.shape[1] > 4:
-            blocks.append(Z[:, [4, 5, 7]])  # rain_1mm, log1p_rain, temp_anom
+        layout = rate_layout_of(Z)
+        blocks = [
+            self.doy_basis_[layout.column(Z, DAY_OF_YEAR).astype("int64") - 1],
+            layout.take(Z, IS_HOLIDAY),
+        ]
+        if RAIN_DAY in layout:
+            blocks.append(layout.take(Z, RAIN_DAY, LOG1P_RAIN, TEMP_ANOMALY))
             if self.temperature == "linear":
-                blocks.append(Z[:, [6]])
+                blocks.append(layout.take(Z, TEMP_MEAN))
         return np.hstack(blocks)
 
     def _design(self, Z: np.ndarray) -> np.ndarray:
-        blocks = self._categorical(Z)
-        if Z.shape[1] > 4 and self.temperature == "bins":
-            blocks.append(_one_hot(np.digitize(Z[:, 6], TEMPERATURE_BINS), len(TEMPERATURE_BINS) + 1))
+        layout, blocks = rate_layout_of(Z), self._categorical(Z)
+        if TEMP_MEAN in layout and self.temperature == "bins":
+            bins = temperature_bin(layout.column(Z, TEMP_MEAN))
+            blocks.append(_one_hot(bins, len(TEMPERATURE_BIN_LABELS)))
         numeric = (self._numeric(Z) - self.mean_) / self.scale_
         return np.hstack([*blocks, numeric])
 
     def fit(self, Z: np.ndarray, y: Any, sample_weight: Any = None) -> SplineGLM:
         knots = np.linspace(1, 367, self.doy_knots).reshape(-1, 1)
-        spline = SplineTransformer(knots=knots, extrapolation="periodic").fit(Z[:, [3]])
+        day_of_year = rate_layout_of(Z).take(Z, DAY_OF_YEAR)
+        spline = SplineTransformer(knots=knots, extrapolation="periodic").fit(day_of_year)
         self.doy_basis_ = spline.transform(np.arange(1, DAYS_IN_YEAR + 1).reshape(-1, 1))
         numeric = self._numeric(Z)
         self.mean_, spread = numeric.mean(axis=0), numeric.std(axis=0)

@@ -8,6 +8,7 @@ from sklearn.metrics import mean_absolute_error, mean_poisson_deviance, mean_squ
 
 from crime_weather.core.names import TARGET
 from crime_weather.modeling.estimation.estimators import MIN_RATE
+from crime_weather.tables.terms import as_days, weekday
 
 # Naive levels: the mean per comuna x weekday over the N days before the origin (None: all history).
 NAIVE_WINDOWS: tuple[int | None, ...] = (28, 56, 91, 182, 365, None)
@@ -37,9 +38,9 @@ def unit_deviance(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
 def comuna_weekday_mean(history: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
     """The mean per comuna and weekday of `history`, for each of `rows` (overall mean where a cell is empty)."""
-    weekday = history["date"].dt.weekday
-    means = history.groupby([history["comuna"], weekday])[TARGET].mean()
-    keys = pd.MultiIndex.from_arrays([rows["comuna"], rows["date"].dt.weekday])
+    weekdays = weekday(as_days(history["date"]))
+    means = history.groupby([history["comuna"], weekdays])[TARGET].mean()
+    keys = pd.MultiIndex.from_arrays([rows["comuna"], weekday(as_days(rows["date"]))])
     fallback = float(history[TARGET].mean()) if len(history) else MIN_RATE
     return np.maximum(means.reindex(keys).fillna(fallback).to_numpy(dtype="float64"), MIN_RATE)
 

@@ -1,1 +1,1 @@
-"""What the model sees: calendar, weather normals, the recent level, and the transformer that builds the feature matrix from raw inputs."""
+"""What the model sees: the matrix's layout of vocabulary terms (tables/terms.py), weather normals, the recent level, and the transformer that builds the matrix from raw inputs."""

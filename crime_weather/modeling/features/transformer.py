@@ -18,14 +18,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from crime_weather.core.names import COMUNAS, WEATHER_FIELDS
-from crime_weather.modeling.features import calendar
 from crime_weather.modeling.features.levels import LevelSpec, level_table
+from crime_weather.modeling.features.matrix import feature_layout
 from crime_weather.modeling.features.normals import normals_table
+from crime_weather.tables import terms
 
-LEVEL, HISTORY_DAYS = 0, 1  # the first two columns: the offset and how much history it rests on
-CALENDAR = ("comuna", "weekday", "is_holiday", "day_of_year")
-WEATHER = ("rain_1mm", "log1p_rain", "temp_mean", "temp_anom")
-_TEMP, _RAIN = WEATHER_FIELDS.index("temp_mean"), WEATHER_FIELDS.index("precipitation_mm")
+_TEMP, _RAIN = WEATHER_FIELDS.index(terms.TEMP_MEAN), WEATHER_FIELDS.index("precipitation_mm")
 # A day-of-year effect needs a full year of fitted rows (after the first month, which has no level)
 # to be told apart from a trend: with less, it extrapolates the last weeks seen into the unseen season.
 MIN_SEASONAL_DAYS = 365 + 31
@@ -38,8 +36,9 @@ def _column(X: pd.DataFrame, name: str) -> np.ndarray:
 
 
 class LevelFeatures(TransformerMixin, BaseEstimator):
-    """[level, history_days, comuna (0..14), weekday, is_holiday, day_of_year] + engineered weather:
-    rain_1mm (>= 1 mm), log1p_rain, temp_mean, temp_anom (against the day-of-year normal).
+    """The columns of matrix.feature_layout, each built by the vocabulary (tables/terms.py): level,
+    history_days, comuna (0..14), weekday, is_holiday, day_of_year, and with weather rain_day
+    (>= 1 mm), log1p_rain, temp_mean, temp_anomaly (against the day-of-year normal).
     With less than MIN_SEASONAL_DAYS of history, day_of_year is a constant (no seasonal effect).
 
     A missing weather value is its day's normal (rain: 0 mm), so a request without weather predicts
@@ -52,7 +51,7 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
         self.weather = weather
 
     def fit(self, X: pd.DataFrame, y: Any) -> LevelFeatures:
-        days = calendar.as_days(X["date"])
+        days = terms.as_days(X["date"])
         first, last = days.min(), days.max()
         offset = (days - first).astype("int64")
         comuna = np.asarray(X["comuna"], dtype="int64") - 1
@@ -73,7 +72,7 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
     def _normals(X: pd.DataFrame, days: np.ndarray) -> np.ndarray:
         _, first_row = np.unique(days, return_index=True)
         weather = np.column_stack([_column(X, name)[first_row] for name in WEATHER_FIELDS])
-        table = normals_table(calendar.day_of_year(days[first_row]), weather)
+        table = normals_table(terms.day_of_year(days[first_row]), weather)
         return np.nan_to_num(table, nan=0.0)  # a field never observed: never used (see transform)
 
     @property
@@ -93,30 +92,34 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
         return np.clip(np.where(inside, month, last), 0, last)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        days = calendar.as_days(X["date"])
+        days = terms.as_days(X["date"])
         comuna = np.asarray(X["comuna"], dtype="int64") - 1
         rows = self.origin_rows(days)
-        doy = calendar.day_of_year(days)
-        columns = [
-            self.levels_[rows, comuna],
-            self.history_days_[rows].astype("float64"),
-            comuna.astype("float64"),
-            calendar.weekday(days).astype("float64"),
-            calendar.is_holiday(days).astype("float64"),
-            doy.astype("float64") if self.seasonal_ else np.ones(len(doy)),
-        ]
+        doy = terms.day_of_year(days)
+        columns = {
+            terms.LEVEL: self.levels_[rows, comuna],
+            terms.HISTORY_DAYS: self.history_days_[rows].astype("float64"),
+            terms.COMUNA: comuna.astype("float64"),
+            terms.WEEKDAY: terms.weekday(days).astype("float64"),
+            terms.IS_HOLIDAY: terms.is_holiday(days).astype("float64"),
+            terms.DAY_OF_YEAR: doy.astype("float64") if self.seasonal_ else np.ones(len(doy)),
+        }
         if self.weather:
-            columns += self._weather(X, doy)
-        return np.column_stack(columns)
+            columns |= self._weather(X, doy)
+        return np.column_stack([columns[name] for name in feature_layout(self.weather).names])
 
-    def _weather(self, X: pd.DataFrame, doy: np.ndarray) -> list[np.ndarray]:
+    def _weather(self, X: pd.DataFrame, doy: np.ndarray) -> dict[str, np.ndarray]:
+        """The weather terms, a missing value replaced by its day's normal first."""
         normal_temp = self.normals_[_TEMP, doy - 1]
-        temp = _column(X, "temp_mean") if self.temperature_seen_ else normal_temp  # nothing to learn from
+        temp = _column(X, terms.TEMP_MEAN) if self.temperature_seen_ else normal_temp  # nothing to learn from
         temp = np.where(np.isnan(temp), normal_temp, temp)
         rain = _column(X, "precipitation_mm")
-        rain = np.maximum(np.where(np.isnan(rain), self.normals_[_RAIN, doy - 1], rain), 0.0)
-        return [(rain >= 1.0).astype("float64"), np.log1p(rain), temp, temp - normal_temp]
+        rain = np.where(np.isnan(rain), self.normals_[_RAIN, doy - 1], rain)
+        return {
+            **terms.rain_terms(rain),
+            terms.TEMP_MEAN: temp,
+            terms.TEMP_ANOMALY: terms.anomaly(temp, normal_temp),
+        }
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        names = ["level", "history_days", *CALENDAR, *(WEATHER if self.weather else ())]
-        return np.array(names, dtype=object)
+        return np.array(feature_layout(self.weather).names, dtype=object)
