@@ -38,7 +38,6 @@ MATRIX_CODE = (
 )
 # Still building terms their own way, to be wired to the vocabulary (issue 17). An entry that no
 # longer finds anything fails below: remove it.
-NOT_YET_WIRED = ("crime_weather/modeling/effects/",)
 
 CALENDAR_ACCESSORS = {"weekday", "isoweekday", "dayofweek", "day_of_week", "dayofyear", "day_of_year"}
 WEATHER_WORDS = re.compile(r"(?<![a-z])rain|precip", re.IGNORECASE)  # rain_mm, log1p_rain; not train
@@ -111,16 +110,9 @@ def _scan() -> dict[str, list[str]]:
 
 
 def test_no_term_is_built_outside_the_vocabulary():
-    found = {path: lines for path, lines in _scan().items() if not path.startswith(NOT_YET_WIRED)}
+    found = _scan()
     assert not found, "built outside crime_weather/tables/terms.py:\n" + "\n".join(
         f"{path}:{line}" for path, lines in found.items() for line in lines
-    )
-
-
-@pytest.mark.parametrize("prefix", NOT_YET_WIRED)
-def test_an_exemption_still_exempts_something(prefix: str):
-    assert any(path.startswith(prefix) for path in _scan()), (
-        f"{prefix} is wired now: remove it from NOT_YET_WIRED"
     )
 
 

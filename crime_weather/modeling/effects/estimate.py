@@ -63,6 +63,7 @@ from crime_weather.modeling.effects.terms import (
     TEMPERATURE_BINS,
     bin_term,
 )
+from crime_weather.tables import terms
 
 
 @dataclass
@@ -122,22 +123,22 @@ def weather_effects(features: pd.DataFrame) -> Effects:
 
 def _estimate(prepared: _Prepared) -> Effects:
     sample, y, groups = prepared.sample, prepared.y, prepared.groups
-    rows, terms = sample.rows, sample.terms
+    rows, kept = sample.rows, sample.terms
     family = choose_family(y, prepared.main, groups)
     mean = float(y.mean())
     day = rows.drop_duplicates("date")
     n_days = len(day)
-    rainy = int(day["rain_day"].sum())
+    rainy = int(day[RAIN.column].sum())
 
     fitted = fit(y, prepared.main, family.family, groups, family.start)
-    reported = ([HOLIDAY] if sample.holiday else []) + terms
+    reported = ([HOLIDAY] if sample.holiday else []) + kept
     if (problem := covariance_problem(fitted, [t.column for t in reported])) is not None:
         raise InadequateData(f"the fit of the main specification cannot separate its terms: {problem}")
     table = []
     if sample.holiday:
-        holidays = int(day["is_holiday"].sum())
+        holidays = int(day[HOLIDAY.column].sum())
         table.append(row(fitted, HOLIDAY, MAIN, holidays, n_days - holidays, mean))
-    for term in terms:
+    for term in kept:
         binary = term is RAIN
         table.append(
             row(fitted, term, MAIN, rainy if binary else n_days, n_days - rainy if binary else None, mean)
@@ -152,7 +153,7 @@ def _estimate(prepared: _Prepared) -> Effects:
         start=fitted.params,
     )
     if amount is not None:
-        table.append(row(amount, RAIN_MM, RAIN_AMOUNT, int((day["rain_mm"] > 0).sum()), None, mean))
+        table.append(row(amount, RAIN_MM, RAIN_AMOUNT, int(terms.rained(day["rain_mm"]).sum()), None, mean))
     table += _bin_rows(prepared, family, mean)
     by_comuna, heterogeneity = _rain_by_comuna(prepared, family)
     info = describe(sample, family, fitted, heterogeneity, prepared.main)

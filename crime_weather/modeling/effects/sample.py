@@ -15,13 +15,13 @@ from crime_weather.modeling.effects.terms import (
     HUMIDITY,
     MAIN_TERMS,
     RAIN,
-    RAIN_DAY_MM,
     WEATHER_INPUTS,
     WIND,
     Term,
     temperature_bin,
 )
 from crime_weather.modeling.features.normals import seasonal_normal
+from crime_weather.tables import terms
 
 MIN_DAYS = 60  # fewer days with weather cannot separate weather from the fixed effects
 KNOT_MONTHS = 3  # one spline knot per quarter: the level, not the season (months have their own effects)
@@ -46,7 +46,7 @@ class Sample:
 def day_of_year_normal(dates: pd.Series, values: pd.Series) -> np.ndarray:
     """The normal of every date (one row per day): the model's own day-of-year normal (normals.py),
     so the anomaly the GLM reports is the one the model sees."""
-    doy = pd.DatetimeIndex(dates).dayofyear.to_numpy()
+    doy = terms.day_of_year(terms.as_days(dates.to_numpy()))
     return seasonal_normal(doy, values.to_numpy(dtype="float64"))[doy - 1]
 
 
@@ -61,22 +61,22 @@ def build_sample(features: pd.DataFrame) -> Sample:
     days = frame.drop_duplicates("date").set_index("date")
     present = {name for name in WEATHER_INPUTS if name in days and days[name].notna().any()}
     dropped = {t.variable: f"no {t.field} in the data" for t in MAIN_TERMS if t.field not in present}
-    terms = [t for t in MAIN_TERMS if t.field in present]
-    if RAIN not in terms or ANOMALY not in terms:
+    kept = [t for t in MAIN_TERMS if t.field in present]
+    if RAIN not in kept or ANOMALY not in kept:
         raise ValueError("the weather effects need precipitation_mm and temp_mean: at least one has no value")
     normal = day_of_year_normal(days.index.to_series(), days["temp_mean"])
     weather = pd.DataFrame(index=days.index)
     weather["temp_mean"] = days["temp_mean"]
-    weather["temp_anomaly"] = days["temp_mean"] - normal
+    weather[terms.TEMP_ANOMALY] = terms.anomaly(days["temp_mean"].to_numpy(), normal)
     weather["temp_bin"] = temperature_bin(days["temp_mean"])
     weather["rain_mm"] = days["precipitation_mm"]
-    weather["rain_day"] = (days["precipitation_mm"] >= RAIN_DAY_MM).astype("float64")
-    weather["log_rain"] = np.log1p(days["precipitation_mm"])
-    if HUMIDITY in terms:
+    for name, values in terms.rain_terms(days["precipitation_mm"].to_numpy()).items():
+        weather[name] = values
+    if HUMIDITY in kept:
         weather["humidity"] = days["humidity_pct"]
-    if WIND in terms:
+    if WIND in kept:
         weather["wind"] = days["wind_speed_kmh"]
-    needed = sorted(t.field for t in terms if t.field)
+    needed = sorted(t.field for t in kept if t.field)
     complete = days[needed].notna().all(axis=1)
     rows = frame[frame["date"].isin(days.index[complete])].drop(columns=[*WEATHER_INPUTS], errors="ignore")
     rows = rows.join(weather[complete], on="date").reset_index(drop=True)
@@ -84,7 +84,7 @@ def build_sample(features: pd.DataFrame) -> Sample:
         raise ValueError(
             f"only {int(complete.sum())} days have {', '.join(needed)}: at least {MIN_DAYS} are needed"
         )
-    return Sample(rows, terms, dropped, days.index[~complete], len(days))
+    return Sample(rows, kept, dropped, days.index[~complete], len(days))
 
 
 def fixed_effects(rows: pd.DataFrame, holiday: bool = True) -> pd.DataFrame:

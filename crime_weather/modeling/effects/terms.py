@@ -1,22 +1,23 @@
 """The weather (and calendar) terms the effects GLM reports, and how each one's effect is read.
 
-These are the effects' own definitions (rain day at RAIN_DAY_MM, the temperature bins, the
-contrasts); sample.py derives the columns from them. They stay here, unchanged, until the effects
-are wired to the platform's one feature vocabulary.
+The terms themselves (rain day at RAIN_DAY_MM, the anomaly, the temperature bins) come from the
+platform's one feature vocabulary (crime_weather/tables/terms.py), so the GLM reports the effect of
+the very columns the model sees; what is added here is how each one's effect is read (its contrast).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-RAIN_DAY_MM = 1.0
-TEMP_EDGES = (10.0, 15.0, 20.0, 25.0, 28.0)  # bins of the daily mean temperature, °C
-REFERENCE_BIN = "15-20 °C"
+from crime_weather.tables import terms
+from crime_weather.tables.terms import RAIN_DAY_MM
+
+BIN_LABELS = terms.TEMPERATURE_BIN_LABELS
+REFERENCE_BIN = BIN_LABELS[2]  # 15-20 °C: the city's most common days
 WEATHER_INPUTS = ("precipitation_mm", "temp_mean", "humidity_pct", "wind_speed_kmh")
 MAIN, RAIN_AMOUNT, TEMPERATURE_BINS = "main", "rain amount", "temperature bins"
 RAIN_PER_COMUNA = "rain per comuna"
@@ -34,32 +35,27 @@ class Term:
     group: str = "weather"
 
 
-RAIN = Term("rain_day", "rain", f"rain >= {RAIN_DAY_MM:g} mm vs drier days", "precipitation_mm")
-ANOMALY = Term("temp_anomaly", "temperature anomaly", "+1 °C above the day-of-year normal", "temp_mean")
+RAIN = Term(terms.RAIN_DAY, "rain", f"rain >= {RAIN_DAY_MM:g} mm vs drier days", "precipitation_mm")
+ANOMALY = Term(terms.TEMP_ANOMALY, "temperature anomaly", "+1 °C above the day-of-year normal", "temp_mean")
 HUMIDITY = Term("humidity", "humidity", "+10 points of relative humidity", "humidity_pct", 10.0)
 WIND = Term("wind", "wind", "+10 km/h of mean wind speed", "wind_speed_kmh", 10.0)
 RAIN_MM = Term(
-    "log_rain",
+    terms.LOG1P_RAIN,
     "rain amount",
     "1 + mm doubled (e.g. 3 -> 7 mm), beyond the rain-day step",
     "precipitation_mm",
     math.log(2.0),
 )
-HOLIDAY = Term("is_holiday", "public holiday", "holiday vs other days", None, group="calendar")
+HOLIDAY = Term(terms.IS_HOLIDAY, "public holiday", "holiday vs other days", None, group="calendar")
 MAIN_TERMS = (RAIN, ANOMALY, HUMIDITY, WIND)
 REQUIRED_TERMS = (RAIN, ANOMALY)  # without either there is nothing to report
 
-BIN_LABELS = (
-    f"< {TEMP_EDGES[0]:g} °C",
-    *(f"{low:g}-{high:g} °C" for low, high in itertools.pairwise(TEMP_EDGES)),
-    f">= {TEMP_EDGES[-1]:g} °C",
-)
-
 
 def temperature_bin(temp: pd.Series) -> pd.Series:
-    """The bin label of each daily mean temperature (left-closed: 20.0 °C is in 20-25 °C)."""
-    edges = (-np.inf, *TEMP_EDGES, np.inf)
-    return pd.cut(temp, edges, right=False, labels=list(BIN_LABELS)).astype("string")
+    """The bin label of each daily mean temperature (left-closed: 20.0 °C is in 20-25 °C); a day
+    without a temperature has none."""
+    labels = np.asarray(BIN_LABELS, dtype=object)[terms.temperature_bin(temp.to_numpy(dtype="float64"))]
+    return pd.Series(labels, index=temp.index, dtype="string").mask(temp.isna())
 
 
 def bin_term(label: str) -> Term:
