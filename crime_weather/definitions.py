@@ -13,6 +13,8 @@ from crime_weather.orchestration.assets.ingest import (
     raw_weather,
 )
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
+from crime_weather.orchestration.assets.outlook import champion_outlook
+from crime_weather.orchestration.assets.scorecard import forecast_scorecard
 from crime_weather.orchestration.jobs import acquisition, forecast_job, ingest_job, landing_file_rejected
 from crime_weather.orchestration.resources import (
     ForecastSource,
@@ -22,7 +24,7 @@ from crime_weather.orchestration.resources import (
     TrainingPolicy,
     WarehouseIOManager,
 )
-from crime_weather.orchestration.sensors import forecast, retrain
+from crime_weather.orchestration.sensors import forecast, outlook, retrain, scorecard
 from crime_weather.orchestration.sensors.landing import build_landing_sensor
 
 
@@ -69,12 +71,16 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             daily_features,
             *retrain.automate([train_test_split, challenger_model, champion_model, weather_effects]),
             robbery_forecast,
+            champion_outlook,
+            forecast_scorecard,
         ],
-        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job],
+        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, outlook.outlook_job],
         sensors=[
             build_landing_sensor(settings.landing_poll_seconds),
             retrain.build_retrain_sensor(settings.automation_seconds),
             forecast.build_promotion_sensor(settings.promotion_poll_seconds),
+            outlook.build_outlook_sensor(settings.promotion_poll_seconds),
+            scorecard.build_scorecard_sensor(settings.automation_seconds),
         ],
         schedules=[
             dg.ScheduleDefinition(

@@ -142,3 +142,23 @@ def score_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> Scorecard:
     ]
     table = _typed(pd.DataFrame(scored))
     return Scorecard(table.sort_values(keys, kind="stable").reset_index(drop=True))
+
+
+def month_claims(
+    outlooks: dict[str, pd.DataFrame], forecasts: dict[str, pd.DataFrame], month: str
+) -> pd.DataFrame:
+    """Every stored claim on a day of `month`, as claims: `outlooks` by version, `forecasts` by issue
+    date (as stored: champion_outlook and robbery_forecast tables)."""
+    parts = [outlook_claims(table) for table in outlooks.values()]
+    parts += [forecast_claims(table, issue) for issue, table in forecasts.items()]
+    parts = [part[pd.to_datetime(part["date"]).dt.strftime("%Y-%m") == month] for part in parts]
+    parts = [part for part in parts if len(part)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def forecast_issues_touching(month: str, issues: list[str], max_days: int) -> list[str]:
+    """The issue dates whose `max_days`-day window reaches into `month`."""
+    first = pd.Timestamp(f"{month}-01")
+    last = first + pd.offsets.MonthEnd(0)
+    earliest = first - pd.Timedelta(days=max_days - 1)
+    return [issue for issue in issues if earliest <= pd.Timestamp(issue) <= last]
