@@ -47,6 +47,7 @@ def build_outlook_sensor(interval_seconds: int) -> dg.SensorDefinition:
             run_requests=[
                 dg.RunRequest(
                     run_key=f"outlook-v{version}",
+                    job_name=outlook_job.name,
                     partition_key=version,
                     tags={TRIGGER_TAG: f"promotion of v{version}"},
                 )
