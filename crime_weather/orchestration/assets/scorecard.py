@@ -31,7 +31,7 @@ from crime_weather.modeling.forecasting.scorecard import (
 )
 from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather.modeling.reporting import plots
-from crime_weather.orchestration.checks import schema_check, schema_result
+from crime_weather.orchestration.checks import SCHEMA_CHECK, schema_check, schema_result
 from crime_weather.orchestration.metadata import column_schema, markdown_table
 from crime_weather.orchestration.partitions import months
 from crime_weather.orchestration.resources import MlflowTracking, WarehouseIOManager
@@ -107,6 +107,13 @@ def _band_plot(claims: pd.DataFrame, observed: pd.DataFrame, version: str | None
     return plots.markdown_image(png, "observed city total per day and the claimed band")
 
 
+def _schema_verdict(problems: dict[str, str], month: str) -> dg.AssetCheckResult:
+    """The blocking schema check's verdict, named: this asset has three checks."""
+    return schema_result(problems, [month])._replace(
+        check_name=SCHEMA_CHECK, asset_key=dg.AssetKey(SCORECARD_TABLE)
+    )
+
+
 def _verdict(
     name: str, failures: list[str], table: pd.DataFrame, version: str | None, month: str, skipped: str | None
 ) -> dg.AssetCheckResult:
@@ -121,7 +128,7 @@ def _verdict(
         judged = f"champion v{version} on {month}: within bounds at every horizon scored"
     return dg.AssetCheckResult(
         check_name=name,
-        asset_key=SCORECARD_TABLE,
+        asset_key=dg.AssetKey(SCORECARD_TABLE),
         passed=not failures,
         severity=dg.AssetCheckSeverity.WARN,
         description="; ".join(failures) or judged,
@@ -186,10 +193,10 @@ def forecast_scorecard(
             )
         metadata["live_metrics_logged_on"] = dg.MetadataValue.json(logged)
     if problem := scorecard_problem(table, month):
-        yield schema_result({month: problem}, [month])
+        yield _schema_verdict({month: problem}, month)
         raise dg.Failure(f"forecast_scorecard {month} breaks its schema and is not stored: {problem}")
     yield dg.Output({month: table}, metadata=metadata)
-    yield schema_result({}, [month])
+    yield _schema_verdict({}, month)
     for name, failures in (
         (CALIBRATED, calibration_failures(table, champion)),
         (BEATS_NAIVE, naive_failures(table, champion)),

@@ -16,7 +16,6 @@ TRIGGER_TAG = "crime_weather/outlook_trigger"
 outlook_job = dg.define_asset_job(
     "outlook",
     selection=dg.AssetSelection.assets(OUTLOOK_TABLE),
-    partitions_def=champion_versions,
     executor_def=dg.in_process_executor,
     tags={STAGE_TAG: "forecast"},
     description="Store one champion version's six-month outlook (its claims, to be graded).",
