@@ -160,3 +160,14 @@ def test_a_planted_shift_is_not_calibrated_and_an_unshifted_truth_is(outlook):
         failure.startswith("v7 on 2019-04, horizon month 1 (n=450): ") and "predicted/observed 1.4" in failure
     )
     assert calibration_failures(fair, "8") == []  # another version's claims are not judged
+
+
+def test_claims_worse_than_a_naive_level_issued_with_them_are_named(outlook):
+    april = outlook[outlook["date"].dt.month == 4]
+    truth = april[["date", "comuna"]].assign(robberies=np.random.default_rng(1).poisson(april["naive_28d"]))
+    inflated = outlook_claims(april.assign(expected_robberies=1.5 * april["expected_robberies"]))
+    table = score_claims(inflated, truth).table
+    (failure,) = naive_failures(table, "7")
+    best = table["best_naive"].iloc[0]
+    assert failure.startswith("v7 on 2019-04, horizon month 1 (n=450): Poisson deviance ")
+    assert f"above {best} {table['best_naive_poisson_deviance'].iloc[0]:.4f}" in failure

@@ -83,12 +83,17 @@ def scorecard_problem(table: pd.DataFrame, month: str) -> str | None:
     return None
 
 
-def _champion(tracking: MlflowTracking, log: dg.DagsterLogManager) -> str | None:
+def _champion(tracking: MlflowTracking, log: dg.DagsterLogManager) -> tuple[bool, str | None]:
+    """Whether MLflow answers, and the serving champion's version. Down, the month is still scored
+    and stored; its verdicts and live_* metrics wait for the next scoring."""
     if reason := tracking.unreachable():
-        log.warning(f"MLflow at {tracking.tracking_uri} cannot be reached ({reason}): no champion to judge.")
-        return None
+        log.warning(
+            f"MLflow at {tracking.tracking_uri} cannot be reached ({reason}): the month is scored, "
+            "but no champion is judged and no live_* metric is logged."
+        )
+        return False, None
     version = alias_version(tracking.client(), tracking.registered_model, CHAMPION)
-    return str(version.version) if version is not None else None
+    return True, (str(version.version) if version is not None else None)
 
 
 def _band_plot(claims: pd.DataFrame, observed: pd.DataFrame, version: str | None, month: str) -> str:
@@ -176,7 +181,7 @@ def forecast_scorecard(
     claims = stored_claims(warehouse, month)
     scored = score_claims(claims, observed)
     table = scored.table
-    champion = _champion(mlflow_tracking, context.log)
+    reachable, champion = _champion(mlflow_tracking, context.log)
     metadata: dict[str, object] = {
         "dagster/row_count": len(table),
         "serving_champion": champion or "",
@@ -186,7 +191,7 @@ def forecast_scorecard(
     if scored.reason:
         context.log.info(f"forecast_scorecard {month} skipped: {scored.reason}")
         metadata["skipped"] = scored.reason
-    elif champion is not None:
+    elif reachable:
         with mlflow_tracking.explain_outage():
             logged = log_live_metrics(
                 mlflow_tracking.client(), mlflow_tracking.registered_model, table, month

@@ -8,9 +8,11 @@ import pytest
 
 from crime_weather.core.names import TARGET
 from crime_weather.core.settings import get_settings
-from crime_weather.core.storage import parquet_to_frame
+from crime_weather.core.storage import frame_to_parquet, parquet_to_frame
 from crime_weather.definitions import build_definitions, build_resources
+from crime_weather.modeling.forecasting.forecast import forecast_table
 from crime_weather.modeling.registry.tracking import client_for
+from crime_weather.modeling.registry.versions import load_pipeline
 from crime_weather_tests.dagster_helpers import execute, seed_daily_features
 from harness.models import register_model, synthetic_features, tracking_uri
 
@@ -83,6 +85,23 @@ def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluat
     return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
 
 
+def _issue_forecast(home, registry, issue: str) -> None:
+    """A robbery_forecast issue stored as the forecast asset stores it (v1, a week from `issue`)."""
+    pipeline = load_pipeline(registry, client_for(registry).get_model_version("crime_weather", "1"))
+    weather = synthetic_features(["2019-04"], seed=5)["2019-04"].groupby("date", as_index=False).first()
+    week = weather[weather["date"] >= issue].head(7)
+    table = forecast_table(
+        week,
+        pipeline.predict,
+        model_version="1",
+        weather_source="test",
+        issued_at=pd.Timestamp(f"{issue}T09:00Z"),
+    )
+    folder = home / "warehouse" / "robbery_forecast"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{issue}.parquet").write_bytes(frame_to_parquet(table))
+
+
 def _promote(instance, home) -> pd.DataFrame:
     tick = _outlook_tick(instance)
     (request,) = tick.run_requests
@@ -107,6 +126,7 @@ def test_a_landed_month_is_graded_a_planted_shift_warns_and_a_relanded_month_rep
     scoring = Scoring(instance)
     scoring.tick()
     outlook = _promote(instance, home)
+    _issue_forecast(home, registry, "2019-04-28")  # its last four days fall in May: not April's claims
     april = outlook[outlook["date"].dt.month == 4].sort_values(["date", "comuna"])
     expected = april["expected_robberies"].to_numpy()
     rng = np.random.default_rng(0)
@@ -122,7 +142,13 @@ def test_a_landed_month_is_graded_a_planted_shift_warns_and_a_relanded_month_rep
     assert "predicted/observed 1.4" in calibrated.description
     assert verdicts["schema"].passed
     first = _stored(home, "forecast_scorecard", "2019-04")
-    assert len(first) == 1 and first["pred_over_obs"].iloc[0] > 1.3
+    assert first[["source", "horizon"]].values.tolist() == [
+        ["forecast", 1],
+        ["forecast", 2],
+        ["forecast", 3],
+        ["outlook", 1],
+    ]
+    assert (first["n"].tolist(), first["pred_over_obs"].iloc[-1] > 1.3) == ([15, 15, 15, 450], True)
     assert scoring.tick() == set()  # handled
 
     _land(instance, home, "2019-04", rng.poisson(expected))  # the month lands again, corrected
@@ -130,8 +156,8 @@ def test_a_landed_month_is_graded_a_planted_shift_warns_and_a_relanded_month_rep
     fair = scoring.run("2019-04")
     assert fair.success and _checks(fair)["calibrated"].passed and _checks(fair)["beats_naive"].passed
     table = _stored(home, "forecast_scorecard", "2019-04")
-    assert len(table) == 1 and not table.duplicated(["month", "source", "source_key", "horizon"]).any()
-    row = table.iloc[0]
+    assert len(table) == 4 and not table.duplicated(["month", "source", "source_key", "horizon"]).any()
+    row = table.iloc[-1]
     assert (row["source"], row["model_version"], row["horizon"], row["n"]) == ("outlook", "1", 1, 450)
     assert 0.85 <= row["pred_over_obs"] <= 1.15
 
