@@ -69,9 +69,11 @@ def test_the_outlook_covers_exactly_the_horizon_after_the_data_x_15_comunas(outl
     assert outlook_table(pipeline, "7", pd.concat([history, later]))["naive_all"].equals(outlook["naive_all"])
 
 
-def test_horizon_months_are_ceil_of_days_over_30_5_with_the_last_day_in_month_6():
-    days = [1, 30, 31, 61, 62, 91, 92, 183, 184]
-    assert horizon_month(days).tolist() == [1, 1, 2, 2, 3, 3, 4, 6, 6]
+def test_horizon_months_are_calendar_months_from_the_day_after_the_data():
+    dates = ["2019-04-01", "2019-04-30", "2019-05-01", "2019-09-30", "2019-10-01"]
+    assert horizon_month(dates, pd.Timestamp("2019-03-31")).tolist() == [1, 1, 2, 6, 6]
+    mid_month = ["2019-03-16", "2019-03-31", "2019-04-01", "2019-08-31", "2019-09-16"]
+    assert horizon_month(mid_month, pd.Timestamp("2019-03-15")).tolist() == [1, 1, 2, 6, 6]
 
 
 def _independent(observed: np.ndarray, expected: np.ndarray) -> dict[str, float]:
@@ -144,7 +146,7 @@ def test_a_month_no_claim_covers_is_an_empty_table_and_the_reason(outlook, frame
 def test_the_claims_of_a_month_are_the_outlook_days_in_it_and_the_issues_reaching_into_it(outlook):
     claims = month_claims({"7": outlook}, {}, "2019-05")
     assert len(claims) == 31 * 15 and set(claims["horizon"]) == {2}
-    issues = ["2019-04-24", "2019-04-25", "2019-05-31", "2019-06-01"]
+    issues = ["2019-04-24", "2019-04-25", "2019-05-31", "2019-06-01", "notes"]
     assert forecast_issues_touching("2019-05", issues, 7) == ["2019-04-25", "2019-05-31"]
 
 
@@ -171,3 +173,14 @@ def test_claims_worse_than_a_naive_level_issued_with_them_are_named(outlook):
     best = table["best_naive"].iloc[0]
     assert failure.startswith("v7 on 2019-04, horizon month 1 (n=450): Poisson deviance ")
     assert f"above {best} {table['best_naive_poisson_deviance'].iloc[0]:.4f}" in failure
+
+
+def test_a_few_days_of_claims_are_scored_but_not_judged(outlook):
+    last_days = outlook[outlook["date"] >= "2019-09-25"]  # 6 days of September, the last of October
+    truth = last_days[["date", "comuna"]].assign(robberies=0)
+    table = score_claims(outlook_claims(last_days), truth).table
+    assert table[["month", "horizon", "n"]].values.tolist() == [["2019-09", 6, 90], ["2019-10", 6, 15]]
+    assert calibration_failures(table, "7") == [] and naive_failures(table, "7") == []
+    week = outlook[outlook["date"] >= "2019-09-24"]
+    zero = week[["date", "comuna"]].assign(robberies=0)
+    assert len(calibration_failures(score_claims(outlook_claims(week), zero).table, "7")) == 1

@@ -1,7 +1,8 @@
 """The verdicts on the serving champion's graded claims, and the live scores logged on its MLflow run.
 
-Only the champion's outlook rows are judged: a forecast row is one issue x one lead day, 15 comuna-days,
-too few for a coverage to mean anything, and no naive level is issued with it. Bands: the 80 %
+Only the champion's outlook rows of at least a week of comuna-days are judged: a forecast row is one
+issue x one lead day, 15 comuna-days, too few for a coverage to mean anything, and no naive level is
+issued with it; the day or two an outlook reaches into a seventh calendar month are as few. Bands: the 80 %
 interval should hold about 80 % of the counts (0.70..0.90 tolerated) and the claims should sum to the
 observed total within 15 %.
 """
@@ -20,13 +21,15 @@ from crime_weather.modeling.forecasting.scorecard import OUTLOOK
 COVERAGE_80_BAND = (0.70, 0.90)
 PRED_OVER_OBS_BAND = (0.85, 1.15)
 LIVE_FIELDS = ("poisson_deviance", "pred_over_obs", "coverage_80")
+MIN_JUDGED_ROWS = 7 * 15  # a week of the 15 comunas
 
 
 def champion_rows(scorecard: pd.DataFrame, version: str | None) -> pd.DataFrame:
-    """The rows of `version`'s outlook, by horizon."""
+    """The rows of `version`'s outlook large enough to judge, by horizon."""
     if version is None:
         return scorecard.iloc[:0]
-    rows = scorecard[(scorecard["source"] == OUTLOOK) & (scorecard["model_version"] == str(version))]
+    mine = (scorecard["source"] == OUTLOOK) & (scorecard["model_version"] == str(version))
+    rows = scorecard[mine & (scorecard["n"] >= MIN_JUDGED_ROWS)]
     return rows.sort_values("horizon")
 
 

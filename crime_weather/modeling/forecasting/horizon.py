@@ -2,10 +2,13 @@
 
 `data_through` is the last day of crime data the fitted pipeline was trained on (its `history_end`):
 every later day is a forecast, whatever the weather. `horizon_days` counts from there (data_through + 1
-is horizon 1). Outlooks are scored by horizon *month*: ceil(horizon_days / 30.5), so days 1..30 are
-month 1, 31..61 month 2, ...; the 184th day (the default horizon is six months of 30.5 days, rounded up
-to whole days) joins month 6 rather than opening a month 7 of one day. Forecasts are scored by lead
-day: the issue day is day 1, the next day 2, ... (core.names.FORECAST_MAX_DAYS).
+is horizon 1). Outlooks are scored by horizon *month*, in calendar months: month 1 is the calendar
+month of data_through + 1, month 2 the next, ... So a scored month (a `months` partition) is one
+horizon of each outlook, never a few days of two: ceil(horizon_days / 30.5) was tried and, on the real
+data through 2019-06, cut every month into a 29-day and a 1-day bucket, the latter too small to judge.
+184 days is the longest six calendar months (July..December); a shorter six leaves a day or two in a
+seventh month, scored as month 6 (the last horizon) in that month's partition. Forecasts are scored by
+lead day: the issue day is day 1, the next day 2, ... (core.names.FORECAST_MAX_DAYS).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from sklearn.pipeline import Pipeline
 from crime_weather.modeling.estimation.pipeline import history_end
 
 MAX_HORIZON_DAYS = 184  # six months
-DAYS_PER_MONTH = 30.5
 MAX_HORIZON_MONTHS = 6
 
 
@@ -33,10 +35,13 @@ def horizon_days(dates: npt.ArrayLike, through: pd.Timestamp) -> np.ndarray:
     return np.asarray(days.days, dtype="int64")
 
 
-def horizon_month(days: npt.ArrayLike) -> np.ndarray:
-    """The horizon month (1..6) of horizons in days (>= 1): ceil(days / 30.5), the last day in 6."""
-    months = np.ceil(np.asarray(days, dtype="float64") / DAYS_PER_MONTH).astype("int64")
-    return np.clip(months, 1, MAX_HORIZON_MONTHS)
+def horizon_month(dates: npt.ArrayLike, through: pd.Timestamp) -> np.ndarray:
+    """The horizon month (1..6) of each date: 1 for the calendar month of `through` + 1 day, counted
+    in calendar months from there; later months are the last horizon."""
+    first = pd.Timestamp(through) + pd.Timedelta(days=1)
+    days = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates)))
+    months = (days.year - first.year) * 12 + (days.month - first.month) + 1
+    return np.clip(np.asarray(months, dtype="int64"), 1, MAX_HORIZON_MONTHS)
 
 
 def lead_day(dates: npt.ArrayLike, issued: npt.ArrayLike) -> np.ndarray:

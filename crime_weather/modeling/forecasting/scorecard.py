@@ -46,7 +46,7 @@ def outlook_claims(outlook: pd.DataFrame) -> pd.DataFrame:
         source=OUTLOOK,
         source_key=outlook["model_version"].astype(str),
         horizon_unit=HORIZON_UNIT[OUTLOOK],
-        horizon=horizon_month(outlook["horizon_days"]),
+        horizon=horizon_month(outlook["date"], outlook["data_through"].iloc[0]) if len(outlook) else 0,
     )
 
 
@@ -157,8 +157,10 @@ def month_claims(
 
 
 def forecast_issues_touching(month: str, issues: list[str], max_days: int) -> list[str]:
-    """The issue dates whose `max_days`-day window reaches into `month`."""
+    """The issue dates (YYYY-MM-DD; other names are not issues) whose `max_days`-day window reaches
+    into `month`."""
     first = pd.Timestamp(f"{month}-01")
     last = first + pd.offsets.MonthEnd(0)
     earliest = first - pd.Timedelta(days=max_days - 1)
-    return [issue for issue in issues if earliest <= pd.Timestamp(issue) <= last]
+    dates = pd.to_datetime(pd.Series(issues, dtype="object"), format="%Y-%m-%d", errors="coerce")
+    return [issue for issue, day in zip(issues, dates, strict=True) if earliest <= day <= last]

@@ -50,28 +50,25 @@ _SHOWN = ["source", "source_key", "horizon", "n", "poisson_deviance", "mae", "pr
 _SHOWN += ["coverage_80", "coverage_95", "best_naive", "best_naive_poisson_deviance"]
 
 
-def _stored(
-    warehouse: WarehouseIOManager, folder: str, keep: list[str] | None = None
-) -> dict[str, pd.DataFrame]:
-    names = sorted(
+def _names(warehouse: WarehouseIOManager, folder: str) -> list[str]:
+    """The partition keys stored under `folder` (file names without .parquet)."""
+    return sorted(
         info.key.rsplit("/", 1)[-1].removesuffix(".parquet")
         for info in warehouse.store.list(f"{folder}/")
         if info.key.endswith(".parquet")
     )
-    if keep is not None:
-        names = [name for name in names if name in keep]
+
+
+def _read(warehouse: WarehouseIOManager, folder: str, names: list[str]) -> dict[str, pd.DataFrame]:
     return {name: parquet_to_frame(warehouse.store.read(f"{folder}/{name}.parquet")) for name in names}
 
 
 def stored_claims(warehouse: WarehouseIOManager, month: str) -> pd.DataFrame:
-    """Every outlook and every forecast issue in the warehouse that claims a day of `month`."""
-    outlooks = _stored(warehouse, OUTLOOK_TABLE)
-    issues = [
-        info.key.rsplit("/", 1)[-1].removesuffix(".parquet")
-        for info in warehouse.store.list(f"{FORECAST_TABLE}/")
-    ]
-    touching = forecast_issues_touching(month, [i for i in issues if len(i) == 10], FORECAST_MAX_DAYS)
-    return month_claims(outlooks, _stored(warehouse, FORECAST_TABLE, touching), month)
+    """Every outlook and every forecast issue in the warehouse that claims a day of `month` (only the
+    issues whose week reaches into it are read)."""
+    outlooks = _read(warehouse, OUTLOOK_TABLE, _names(warehouse, OUTLOOK_TABLE))
+    issues = forecast_issues_touching(month, _names(warehouse, FORECAST_TABLE), FORECAST_MAX_DAYS)
+    return month_claims(outlooks, _read(warehouse, FORECAST_TABLE, issues), month)
 
 
 def scorecard_problem(table: pd.DataFrame, month: str) -> str | None:
@@ -128,7 +125,7 @@ def _verdict(
     elif version is None:
         judged = f"no serving champion to judge on {month}"
     elif champion_rows(table, version).empty:
-        judged = f"no outlook of champion v{version} covers {month}"
+        judged = f"no outlook of champion v{version} covers a week or more of {month}"
     else:
         judged = f"champion v{version} on {month}: within bounds at every horizon scored"
     return dg.AssetCheckResult(
