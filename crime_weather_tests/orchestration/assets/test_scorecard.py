@@ -110,7 +110,7 @@ def _promote(instance, home) -> pd.DataFrame:
     return _stored(home, "champion_outlook", "1")
 
 
-def test_a_promotion_stores_the_champions_outlook_once(instance, home):
+def test_a_promotion_stores_the_champions_outlook_once(instance, home, registry):
     outlook = _promote(instance, home)
     assert len(outlook) == 184 * 15 and set(outlook["comuna"]) == set(range(1, 16))
     assert outlook["date"].min() == pd.Timestamp("2019-04-01") and outlook["date"].max() == pd.Timestamp(
@@ -118,6 +118,17 @@ def test_a_promotion_stores_the_champions_outlook_once(instance, home):
     )
     assert instance.get_dynamic_partitions("champion_versions") == ["1"]
     assert isinstance(_outlook_tick(instance, cursor="1"), dg.SkipReason)  # unchanged champion
+    # Whoever moves the alias (here by hand, as in MLflow's UI), the new champion gets its outlook.
+    client = client_for(registry)
+    newer = register_model(registry, seed=2, months=TRAINED, alias=None)
+    client.set_registered_model_alias("crime_weather", "champion", newer)
+    try:
+        tick = _outlook_tick(instance, cursor="1")
+    finally:
+        client.set_registered_model_alias("crime_weather", "champion", "1")
+    (request,) = tick.run_requests
+    assert (request.partition_key, request.run_key, tick.cursor) == (newer, f"outlook-v{newer}", newer)
+    assert instance.get_dynamic_partitions("champion_versions") == ["1", newer]
 
 
 def test_a_landed_month_is_graded_a_planted_shift_warns_and_a_relanded_month_replaces_its_rows(
