@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
+import pandera.pandas as pa
 from mlflow.exceptions import MlflowException
 
 from crime_weather.core.names import OUTLOOK_TABLE
@@ -27,8 +28,6 @@ from crime_weather.tables.validation import summarize_cases
 
 def outlook_problem(table: pd.DataFrame, version: str) -> str | None:
     """Why an outlook breaks its schema, or None."""
-    import pandera.pandas as pa
-
     try:
         champion_outlook_schema(version, MAX_HORIZON_DAYS).validate(table, lazy=True)
     except pa.errors.SchemaErrors as error:
