@@ -22,6 +22,8 @@ from crime_weather.orchestration.assets.ingest import (
     raw_weather,
 )
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
+from crime_weather.orchestration.assets.outlook import champion_outlook
+from crime_weather.orchestration.assets.scorecard import forecast_scorecard
 from crime_weather.orchestration.jobs import acquisition, forecast_job, ingest_job, landing_file_rejected
 from crime_weather.orchestration.resources import (
     AcquisitionSource,
@@ -32,7 +34,7 @@ from crime_weather.orchestration.resources import (
     TrainingPolicy,
     WarehouseIOManager,
 )
-from crime_weather.orchestration.sensors import forecast, retrain
+from crime_weather.orchestration.sensors import forecast, outlook, retrain, scorecard
 from crime_weather.orchestration.sensors.landing import build_landing_sensor
 
 
@@ -63,12 +65,16 @@ def build_definitions() -> dg.Definitions:
             *retrain.automate([train_test_split, challenger_model, champion_model, weather_effects]),
             robbery_forecast,
             comuna_boundaries,
+            champion_outlook,
+            forecast_scorecard,
         ],
-        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job],
+        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, outlook.outlook_job],
         sensors=[
             build_landing_sensor(automation.landing_poll_seconds),
             retrain.build_retrain_sensor(automation.automation_seconds),
             forecast.build_promotion_sensor(automation.promotion_poll_seconds),
+            outlook.build_outlook_sensor(automation.promotion_poll_seconds),
+            scorecard.build_scorecard_sensor(automation.automation_seconds),
         ],
         schedules=[
             dg.ScheduleDefinition(

@@ -73,3 +73,44 @@ FORECAST_COLUMNS: Final = (
     "weather_source",
     "issued_at",
 )
+
+# champion_outlook (one partition per champion version): the champion's claims for every comuna-day
+# from the day after its data ends up to the maximum horizon, under normal weather, beside the naive
+# levels known then (named as modeling.estimation.metrics.naive_name names them).
+OUTLOOK_TABLE: Final = "champion_outlook"
+NAIVE_COLUMNS: Final = ("naive_28d", "naive_56d", "naive_91d", "naive_182d", "naive_365d", "naive_all")
+OUTLOOK_COLUMNS: Final = (
+    "date",
+    "comuna",
+    "expected_robberies",
+    *INTERVAL_COLUMNS,
+    "horizon_days",
+    *NAIVE_COLUMNS,
+    "data_through",
+    "model_version",
+    "issued_at",
+)
+
+# forecast_scorecard (one partition per month): every stored claim on the month scored against the
+# observed counts, one row per (source, horizon). Sources: "outlook" (key: version), "forecast" (key:
+# issue date); horizons: months 1..6 for outlooks, lead days 1..7 for forecasts.
+SCORECARD_TABLE: Final = "forecast_scorecard"
+SCORE_FIELDS: Final = ("poisson_deviance", "mae", "pred_over_obs")
+SCORECARD_COLUMNS: Final = (
+    "month",
+    "source",
+    "source_key",
+    "model_version",
+    "issued_at",
+    "horizon_unit",
+    "horizon",
+    "n",
+    "observed_robberies",
+    "expected_robberies",
+    *SCORE_FIELDS,
+    "coverage_80",
+    "coverage_95",
+    *(f"{naive}_{field}" for naive in NAIVE_COLUMNS for field in SCORE_FIELDS),
+    "best_naive",
+    "best_naive_poisson_deviance",
+)

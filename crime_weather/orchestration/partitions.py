@@ -13,3 +13,7 @@ months = dg.DynamicPartitionsDefinition(name="months")
 
 FIRST_ISSUE_DATE = "2026-01-01"
 issue_dates = dg.DailyPartitionsDefinition(start_date=FIRST_ISSUE_DATE, timezone=CITY_TIMEZONE, end_offset=1)
+
+# One partition per champion version: sensors/outlook.py adds each version as the `champion` alias
+# reaches it, and champion_outlook stores that champion's six-month claims under it.
+champion_versions = dg.DynamicPartitionsDefinition(name="champion_versions")

@@ -197,3 +197,101 @@ def robbery_forecast_schema(issue_date: str | None = None, days: int | None = No
         ordered=True,
         name="robbery_forecast",
     )
+
+
+def champion_outlook_schema(
+    version: str | None = None, max_horizon_days: int | None = None
+) -> pa.DataFrameSchema:
+    """One champion's outlook: the complete (day x comuna) grid of data_through + 1 .. data_through +
+    `max_horizon_days`, one row per horizon day, nested intervals, positive naive levels, one version."""
+    from crime_weather.core.names import NAIVE_COLUMNS
+
+    horizon = pa.Check.ge(1) if max_horizon_days is None else pa.Check.in_range(1, max_horizon_days)
+    checks = [
+        pa.Check(_nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"),
+        _complete_grid(),
+        pa.Check(
+            lambda frame: (frame["date"] - frame["data_through"]).dt.days == frame["horizon_days"],
+            element_wise=False,
+            error="horizon_days = date - data_through",
+            name="horizon_from_data_through",
+        ),
+        pa.Check(
+            lambda frame: frame[["model_version", "issued_at", "data_through"]].nunique().le(1).all(),
+            error="one outlook: a single version, data_through and issue time",
+            name="one_outlook",
+        ),
+    ]
+    if max_horizon_days is not None:
+        checks.append(
+            pa.Check(
+                lambda frame: frame["horizon_days"].nunique() == max_horizon_days,
+                error=f"every horizon day 1..{max_horizon_days} present",
+                name="every_horizon_day",
+            )
+        )
+    if version is not None:
+        checks.append(
+            pa.Check(
+                lambda frame: frame["model_version"] == version,
+                element_wise=False,
+                error=f"every row is version {version}",
+                name="its_version",
+            )
+        )
+    columns = {
+        "date": pa.Column("datetime64[ns]", nullable=False),
+        "comuna": pa.Column("int64", pa.Check.isin(COMUNAS), nullable=False),
+        "expected_robberies": pa.Column(float, pa.Check.ge(0), nullable=False),
+        **{name: pa.Column("int64", pa.Check.ge(0), nullable=False) for name in INTERVAL_COLUMNS},
+        "horizon_days": pa.Column("int64", horizon, nullable=False),
+        **{name: pa.Column(float, pa.Check.gt(0), nullable=False) for name in NAIVE_COLUMNS},
+        "data_through": pa.Column("datetime64[ns]", nullable=False),
+        "model_version": pa.Column(_STRING, nullable=False),
+        "issued_at": pa.Column(pd.DatetimeTZDtype("ns", "UTC"), nullable=False),
+    }
+    return pa.DataFrameSchema(
+        columns, checks=checks, unique=["date", "comuna"], strict=True, ordered=True, name="champion_outlook"
+    )
+
+
+def forecast_scorecard_schema(month: str | None = None) -> pa.DataFrameSchema:
+    """One month's scorecard: one row per (source, horizon), shares in [0, 1], scores >= 0."""
+    from crime_weather.core.names import NAIVE_COLUMNS, SCORE_FIELDS
+
+    share = pa.Check.in_range(0, 1)
+    score = {
+        "poisson_deviance": pa.Column(float, pa.Check.ge(0), nullable=False),
+        "mae": pa.Column(float, pa.Check.ge(0), nullable=False),
+        "pred_over_obs": pa.Column(float, pa.Check.ge(0), nullable=True),  # null: nothing observed
+    }
+    naive = {
+        f"{name}_{field}": pa.Column(float, pa.Check.ge(0), nullable=True)
+        for name in NAIVE_COLUMNS
+        for field in SCORE_FIELDS
+    }
+    columns = {
+        "month": pa.Column(_STRING, pa.Check.eq(month) if month else None, nullable=False),
+        "source": pa.Column(_STRING, pa.Check.isin(["outlook", "forecast"]), nullable=False),
+        "source_key": pa.Column(_STRING, nullable=False),
+        "model_version": pa.Column(_STRING, nullable=False),
+        "issued_at": pa.Column(pd.DatetimeTZDtype("ns", "UTC"), nullable=False),
+        "horizon_unit": pa.Column(_STRING, pa.Check.isin(["month", "day"]), nullable=False),
+        "horizon": pa.Column("int64", pa.Check.ge(1), nullable=False),
+        "n": pa.Column("int64", pa.Check.ge(1), nullable=False),
+        "observed_robberies": pa.Column(float, pa.Check.ge(0), nullable=False),
+        "expected_robberies": pa.Column(float, pa.Check.ge(0), nullable=False),
+        **score,
+        "coverage_80": pa.Column(float, share, nullable=False),
+        "coverage_95": pa.Column(float, share, nullable=False),
+        **naive,
+        "best_naive": pa.Column(_STRING, nullable=True),
+        "best_naive_poisson_deviance": pa.Column(float, pa.Check.ge(0), nullable=True),
+    }
+    return pa.DataFrameSchema(
+        columns,
+        unique=["month", "source", "source_key", "issued_at", "horizon"],
+        strict=True,
+        ordered=True,
+        name="forecast_scorecard",
+    )

@@ -151,3 +151,30 @@ def _intervals(axis: plt.Axes, rows: pd.DataFrame, labels: list[str]) -> None:
         fontsize=7,
     )
     values.tick_params(axis="y", length=0)
+
+
+def observed_in_band(days: pd.DataFrame, title: str) -> bytes:
+    """The observed city total per day against the band a claim put on it (the 80 % and 95 %
+    intervals of the summed expected count): where the truth left the band shows at a glance.
+
+    `days`: date, observed, and optionally expected_robberies and interval_{80,95}_{low,high}."""
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    dates = pd.to_datetime(days["date"])
+    if "expected_robberies" in days:
+        for level, alpha in (("95", 0.15), ("80", 0.3)):
+            axis.fill_between(
+                dates,
+                days[f"interval_{level}_low"],
+                days[f"interval_{level}_high"],
+                color="tab:blue",
+                alpha=alpha,
+                label=f"claimed {level} %",
+            )
+        axis.plot(dates, days["expected_robberies"], color="tab:blue", label="claimed")
+    axis.plot(dates, days["observed"], color="black", marker=".", ls="", label="observed")
+    axis.set(ylabel="robberies in the city", title=title)
+    axis.set_ylim(bottom=0)
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    figure.autofmt_xdate()
+    axis.legend(loc="lower left", fontsize="small")
+    return _png(figure)

@@ -1,0 +1,58 @@
+"""At each promotion, the new champion's outlook: `outlook_on_promotion` watches the `champion` alias
+(as forecast_on_promotion does, whoever moved it), adds the version to `champion_versions` and runs
+champion_outlook for it. The cursor is the last version handled, so each champion is claimed once.
+"""
+
+import dagster as dg
+
+from crime_weather.core.names import OUTLOOK_TABLE
+from crime_weather.modeling.registry.versions import CHAMPION, alias_version
+from crime_weather.orchestration.jobs import STAGE_TAG
+from crime_weather.orchestration.partitions import champion_versions
+from crime_weather.orchestration.resources import MlflowTracking
+
+TRIGGER_TAG = "crime_weather/outlook_trigger"
+
+outlook_job = dg.define_asset_job(
+    "outlook",
+    selection=dg.AssetSelection.assets(OUTLOOK_TABLE),
+    executor_def=dg.in_process_executor,
+    tags={STAGE_TAG: "forecast"},
+    description="Store one champion version's six-month outlook (its claims, to be graded).",
+)
+
+
+def build_outlook_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="outlook_on_promotion",
+        job=outlook_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Stores the new champion's six-month outlook whenever the champion alias moves.",
+    )
+    def outlook_on_promotion(
+        context: dg.SensorEvaluationContext, mlflow_tracking: MlflowTracking
+    ) -> dg.SensorResult | dg.SkipReason:
+        if reason := mlflow_tracking.unreachable():
+            return dg.SkipReason(f"MLflow at {mlflow_tracking.tracking_uri} cannot be reached ({reason}).")
+        champion = alias_version(mlflow_tracking.client(), mlflow_tracking.registered_model, CHAMPION)
+        if champion is None:
+            return dg.SkipReason(f"No '{CHAMPION}' alias on {mlflow_tracking.registered_model} yet.")
+        version = str(champion.version)
+        if version == context.cursor:
+            return dg.SkipReason(f"Champion v{version} unchanged.")
+        context.log.info(f"Champion is now v{version}: storing its outlook.")
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=f"outlook-v{version}",
+                    job_name=outlook_job.name,
+                    partition_key=version,
+                    tags={TRIGGER_TAG: f"promotion of v{version}"},
+                )
+            ],
+            dynamic_partitions_requests=[champion_versions.build_add_request([version])],
+            cursor=version,
+        )
+
+    return outlook_on_promotion
