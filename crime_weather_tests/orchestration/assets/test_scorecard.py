@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from crime_weather.core.names import TARGET
-from crime_weather.core.settings import get_settings
 from crime_weather.core.storage import frame_to_parquet, parquet_to_frame
 from crime_weather.definitions import build_definitions, build_resources
 from crime_weather.modeling.forecasting.forecast import forecast_table
@@ -37,7 +36,7 @@ def instance(home, registry, monkeypatch):
 
 def _outlook_tick(instance, cursor=None):
     defs = build_definitions()
-    resources = {"mlflow_tracking": build_resources(get_settings())["mlflow_tracking"]}
+    resources = {"mlflow_tracking": build_resources()["mlflow_tracking"]}
     context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources)
     result = defs.resolve_sensor_def("outlook_on_promotion")(context)
     if isinstance(result, dg.SensorResult):
