@@ -115,11 +115,14 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
     from serving.metrics import Metrics
     from serving.model_store import Champion
     from serving.predict import observations_frame, predict_rows
-    from serving.structs import Observation
+    from serving.runtime import Runtime
+    from serving.settings import ApiSettings
+    from serving.structs.requests import Observation
 
-    app = create_app(
-        Settings(home=temp_folder("request-path-"), mlflow_tracking_uri=uri, api_poll_seconds=3600)
+    runtime = Runtime.from_settings(
+        Settings(home=temp_folder("request-path-"), mlflow_tracking_uri=uri), ApiSettings(poll_seconds=3600)
     )
+    app = create_app(runtime)
     bare = Litestar(route_handlers=[bare_predict])
     bare_plain = bare.asgi_handler
     bare_measured = Instrumented(bare_plain, Metrics())
@@ -128,7 +131,8 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
     batch_body = json.dumps({"observations": rows[:1000]}).encode()
     observations = [msgspec.json.decode(body, type=Observation) for body in bodies]
     async with app.lifespan():
-        champion = app.state.runtime.store.champion
+        store = runtime.store
+        champion = store.champion
         measured = app.asgi_handler
         costs: dict[str, float] = {}
         with threadpoolctl.threadpool_limits(1, user_api="openmp"):
@@ -152,7 +156,6 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
             costs[f"api {wave}"], costs[f"api unmeasured {wave}"] = ours, ours_plain
             costs[f"bare {wave}"], costs[f"bare measured {wave}"] = floor, floor_measured
         # The request path alone: the same app and requests, the model call replaced by a constant.
-        store = app.state.runtime.store
         store.champion = Champion(pipeline=Constant(), info=champion.info)  # type: ignore[arg-type]
         for wave in (1, args.wave):
             for _ in range(2):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import msgspec
 from litestar.dto import MsgspecDTO
 
-from serving import structs
+from serving.structs import requests, responses
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -46,7 +46,10 @@ def close_struct_schemas(app: Litestar) -> None:
     false`), so clients and schemathesis know extra fields are refused. Litestar has no public hook
     for a struct's schema, so the generated document is amended once, when the app is built."""
     closed = {
-        struct.__name__ for struct in _structs(structs) if struct.__struct_config__.forbid_unknown_fields
+        struct.__name__
+        for module in (requests, responses)
+        for struct in _structs(module)
+        if struct.__struct_config__.forbid_unknown_fields
     }
     for schema in (app.openapi_schema.components.schemas or {}).values():
         if schema.title in closed:

@@ -20,7 +20,8 @@ from litestar.exceptions import ClientException, HTTPException, ValidationExcept
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
 
-from serving.structs import INTEGER_FIELDS, Problem
+from serving.structs.requests import INTEGER_FIELDS
+from serving.structs.responses import Problem
 
 log = logging.getLogger(__name__)
 

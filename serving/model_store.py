@@ -25,6 +25,7 @@ from crime_weather.modeling.registry.versions import (
     describe_version,
     load_pipeline,
 )
+from serving.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,13 @@ class ModelStore:
         # Read by /metrics: champions loaded, and failed polls by reason ("unreachable", "load").
         self.loads = 0
         self.poll_failures: Counter[str] = Counter()
+
+    def require_champion(self) -> Champion:
+        """The model a request runs on, read once (a swap mid-request does not change it); 503 if none."""
+        champion = self.champion
+        if champion is None:
+            raise Refused(503, f"no model is loaded: {self.problem}")
+        return champion
 
     def refresh(self) -> bool:
         """Ask the registry where the alias points; load and swap when it moved. Never raises.

@@ -15,7 +15,8 @@ from msgspec.structs import astuple
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
 from crime_weather.modeling.estimation.intervals import poisson_interval
 from serving.model_store import Champion
-from serving.structs import Interval, Observation, RowPrediction
+from serving.structs.requests import Observation
+from serving.structs.responses import Interval, RowPrediction
 
 
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:

@@ -15,9 +15,11 @@ from crime_weather.core.names import WEATHER_BOUNDS
 from crime_weather.core.settings import Settings
 from crime_weather.modeling.estimation.pipeline import model_input
 from harness.models import register_model, tracking_uri
-from serving.app import Runtime, create_app
+from serving.app import create_app
 from serving.model_store import ModelStore
-from serving.structs import Observation
+from serving.runtime import Runtime
+from serving.settings import ApiSettings
+from serving.structs.requests import Observation
 
 OBSERVATIONS = [
     {"date": "2019-03-24", "comuna": 3, "temp_mean": 21.5, "precipitation_mm": 0.0},
@@ -60,19 +62,27 @@ def expected(store: ModelStore, observations: list[dict]) -> list[float]:
     return [float(value) for value in store.champion.pipeline.predict(frame)]
 
 
-def settings_for(uri: str, home: Path, **overrides: object) -> Settings:
-    values = {"home": home, "mlflow_tracking_uri": uri, "api_poll_seconds": 3600.0, **overrides}
-    return Settings(**values)  # type: ignore[arg-type]
+def api_settings(**overrides: object) -> ApiSettings:
+    """The API's settings in tests: no poll in the background (a test refreshes the store itself)."""
+    values = {"poll_seconds": 3600.0, **overrides}
+    return ApiSettings(**values)  # type: ignore[arg-type]
+
+
+def runtime_for(uri: str, home: Path, api: ApiSettings | None = None, **platform: object) -> Runtime:
+    """What an app over the registry `uri` holds; `platform`: settings shared with the platform."""
+    settings = Settings(home=home, mlflow_tracking_uri=uri, **platform)  # type: ignore[arg-type]
+    return Runtime.from_settings(settings, api or api_settings())
 
 
 @pytest.fixture
-def client(registry: str, home: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(registry, home))) as test_client:
+def runtime(registry: str, home: Path) -> Runtime:
+    return runtime_for(registry, home)
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as test_client:
         yield test_client
-
-
-def runtime_of(client: TestClient) -> Runtime:
-    return client.app.state.runtime
 
 
 def random_observations(count: int, seed: int = 0) -> list[Observation]:

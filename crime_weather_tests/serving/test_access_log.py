@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from crime_weather_tests.serving.conftest import OBSERVATIONS, settings_for
+from crime_weather_tests.serving.conftest import OBSERVATIONS, api_settings, runtime_for
 from serving.app import create_app
 from serving.instrument import ACCESS_LOGGER
 
@@ -41,7 +41,7 @@ def test_off_by_default(client: TestClient, access_lines: list[str]):
 
 
 def test_one_json_line_per_request_when_on(registry: str, home: Path, access_lines: list[str]):
-    with TestClient(create_app(settings_for(registry, home, api_access_log=True))) as client:
+    with TestClient(create_app(runtime_for(registry, home, api_settings(access_log=True)))) as client:
         assert client.post("/predict", json=OBSERVATIONS[0]).status_code == 200
         assert client.get("/health/live", params={"probe": "k8s"}).status_code == 200
         assert client.get("/nowhere").status_code == 404

@@ -11,7 +11,7 @@ from crime_weather_tests.serving.conftest import random_observations
 from serving.batching import MicroBatcher
 from serving.model_store import ModelStore
 from serving.predict import predict_rows
-from serving.structs import Observation
+from serving.structs.requests import Observation
 
 
 def test_each_caller_gets_its_own_rows_answer_identical_to_an_unbatched_call(champion_v1: ModelStore):

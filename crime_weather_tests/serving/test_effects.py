@@ -13,12 +13,12 @@ from crime_weather.modeling.effects.estimate import weather_effects
 from crime_weather.modeling.effects.table import Effects
 from crime_weather.modeling.registry.tracking import RunLog, client_for
 from crime_weather.modeling.registry.versions import CHAMPION, alias_version
-from crime_weather_tests.serving.conftest import register, runtime_of, settings_for
+from crime_weather_tests.serving.conftest import register, runtime_for
 from harness.models import tracking_uri
 from harness.planted import planted_features
 from harness.processes import free_port
 from serving.app import create_app
-from serving.effects import EffectsCache
+from serving.effects_reader import EffectsReader
 from serving.errors import Refused
 
 LINEAGE = {"dagster_run_id": "dagster-run-1", "computed_at": "2026-11-29T18:00:00+00:00"}
@@ -62,7 +62,7 @@ def test_a_champion_without_effects_is_a_404_that_says_why(client: TestClient):
 
 def test_the_champion_effects_are_served_as_logged(registry_with_effects, effects: Effects, home: Path):
     uri, run_id = registry_with_effects
-    with TestClient(create_app(settings_for(uri, home))) as client:
+    with TestClient(create_app(runtime_for(uri, home))) as client:
         response = client.get("/effects")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -79,10 +79,11 @@ def test_the_champion_effects_are_served_as_logged(registry_with_effects, effect
 
 def test_a_promotion_to_a_version_without_effects_is_noticed(tmp_path: Path, effects: Effects, home: Path):
     uri, _ = _registry_with_effects(tmp_path / "registry", effects)
-    with TestClient(create_app(settings_for(uri, home))) as client:
+    runtime = runtime_for(uri, home)
+    with TestClient(create_app(runtime)) as client:
         assert client.get("/effects").status_code == 200
         register(uri, seed=2)  # v2 becomes champion: its run has no effects yet
-        assert runtime_of(client).store.refresh()
+        assert runtime.store.refresh()
         response = client.get("/effects")
     assert response.status_code == 404
     assert response.json()["reason"] == "champion v2 has no weather effects yet"
@@ -93,14 +94,14 @@ def test_effects_already_read_survive_an_unreachable_registry(
 ):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # as `python -m serving` sets it
     uri, _ = registry_with_effects
-    with TestClient(create_app(settings_for(uri, home))) as client:
-        champion = runtime_of(client).store.champion
-    cache = EffectsCache(uri, ttl=0.0)  # every call asks MLflow again
-    first = cache.get(champion)
-    cache.tracking_uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    assert cache.get(champion) is first
+    store = runtime_for(uri, home).store
+    assert store.refresh()  # the champion, loaded as the app's poller does
+    reader = EffectsReader(store, uri, ttl=0.0)  # every call asks MLflow again
+    first = reader.current()
+    reader.tracking_uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    assert reader.current() is first
     with pytest.raises(Refused) as refused:
-        EffectsCache(cache.tracking_uri, ttl=0.0).get(champion)  # nothing read before: 503
+        EffectsReader(store, reader.tracking_uri, ttl=0.0).current()  # nothing read before: 503
     assert refused.value.status_code == 503 and "cannot read weather_effects.json" in refused.value.detail
 
 

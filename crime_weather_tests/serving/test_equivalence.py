@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from crime_weather.core.names import COMUNAS, WEATHER_BOUNDS
 from crime_weather.modeling.estimation.pipeline import model_input
 from serving.model_store import ModelStore
-from serving.structs import FIRST_DATE, LAST_DATE
+from serving.structs.requests import FIRST_DATE, LAST_DATE
 
 ROWS = 20_000
 

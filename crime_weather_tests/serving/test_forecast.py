@@ -13,7 +13,7 @@ from crime_weather.core.storage import S3Store, frame_to_parquet
 from crime_weather.modeling.forecasting.forecast import forecast_table
 from crime_weather.sources.forecast import read_forecast
 from crime_weather_tests import builders
-from crime_weather_tests.serving.conftest import settings_for
+from crime_weather_tests.serving.conftest import runtime_for
 from serving.app import create_app
 from serving.model_store import ModelStore
 
@@ -112,7 +112,7 @@ def test_the_api_reads_a_warehouse_in_s3(registry, home, moto_s3, champion_v1):
     S3Store("s3://data/wh", moto_s3).write(
         f"robbery_forecast/{ISSUE}.parquet", frame_to_parquet(_issue(champion_v1, ISSUE, "5"))
     )
-    settings = settings_for(registry, home, warehouse_uri="s3://data/wh", s3_endpoint_url=moto_s3)
-    with TestClient(create_app(settings)) as client:
+    runtime = runtime_for(registry, home, warehouse_uri="s3://data/wh", s3_endpoint_url=moto_s3)
+    with TestClient(create_app(runtime)) as client:
         body = client.get("/forecast", params={"days": 1}).json()
     assert body["model_version"] == "5" and len(body["rows"]) == 15

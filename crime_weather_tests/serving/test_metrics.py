@@ -9,8 +9,9 @@ import pytest
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from crime_weather_tests.serving.conftest import OBSERVATIONS, runtime_of
+from crime_weather_tests.serving.conftest import OBSERVATIONS
 from harness.processes import free_port
+from serving.runtime import Runtime
 
 
 def scrape(client: TestClient) -> dict[tuple[str, frozenset], float]:
@@ -68,10 +69,12 @@ def test_predictions_and_rows_per_model_call_by_source(client: TestClient):
     assert metrics[("crime_weather_api_model_call_rows_bucket", batch | labels(le="8.0"))] == 1
 
 
-def test_the_model_its_age_and_registry_poll_failures(client: TestClient, monkeypatch: pytest.MonkeyPatch):
+def test_the_model_its_age_and_registry_poll_failures(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # as `python -m serving` sets it
     metrics = scrape(client)
-    store = runtime_of(client).store
+    store = runtime.store
     champion = store.champion
     info = labels(registered_model="crime_weather", version="1", run_id=champion.info.run_id)
     assert metrics[("crime_weather_model_info", info)] == 1

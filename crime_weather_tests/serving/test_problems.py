@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from crime_weather_tests.serving.conftest import OBSERVATIONS, runtime_of, settings_for
+from crime_weather_tests.serving.conftest import OBSERVATIONS, runtime_for
 from harness.models import tracking_uri
 from serving.app import create_app
 from serving.model_store import Champion
+from serving.runtime import Runtime
 
 PROBLEM = "application/problem+json"
 MEMBERS = {"type", "title", "status", "detail", "field", "reason"}
@@ -51,9 +52,9 @@ class Broken:
 
 
 def test_a_server_error_is_a_500_problem_that_says_no_more_and_is_logged(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    client: TestClient, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ):
-    store = runtime_of(client).store
+    store = runtime.store
     store.champion = Champion(pipeline=Broken(), info=store.champion.info)  # type: ignore[arg-type]
     for path, body in (("/predict", OBSERVATIONS[0]), ("/predict/batch", {"observations": OBSERVATIONS})):
         problem = _problem(client.post(path, json=body))
@@ -67,8 +68,8 @@ def test_a_server_error_is_a_500_problem_that_says_no_more_and_is_logged(
 
 
 def test_no_model_is_a_503_problem(tmp_path: Path, home: Path):
-    settings = settings_for(tracking_uri(tmp_path / "empty-registry"), home)
-    with TestClient(create_app(settings)) as client:
+    runtime = runtime_for(tracking_uri(tmp_path / "empty-registry"), home)
+    with TestClient(create_app(runtime)) as client:
         for response in (client.post("/predict", json=OBSERVATIONS[0]), client.get("/model")):
             body = _problem(response)
             assert (body["status"], body["type"]) == (503, "urn:crime-weather:problem:no-model")

@@ -9,12 +9,12 @@ from litestar.testing import TestClient
 from scipy.stats import poisson
 
 from crime_weather.core.names import MODEL_INPUTS
-from crime_weather.core.settings import Settings
-from crime_weather_tests.serving.conftest import OBSERVATIONS, expected, register, runtime_of, settings_for
+from crime_weather_tests.serving.conftest import OBSERVATIONS, expected, register, runtime_for
 from harness.models import tracking_uri
 from serving.app import create_app
 from serving.model_store import Champion, ModelStore
-from serving.structs import Observation
+from serving.runtime import Runtime
+from serving.structs.requests import Observation
 
 
 def test_observation_fields_are_the_model_inputs():
@@ -54,8 +54,10 @@ def test_absent_and_null_weather_are_the_same_unknown(client: TestClient):
     assert warm["expected_robberies"] != absent["expected_robberies"]  # the weather is used
 
 
-def test_batch_is_one_model_call_in_request_order(client: TestClient, champion_v1: ModelStore):
-    store = runtime_of(client).store
+def test_batch_is_one_model_call_in_request_order(
+    client: TestClient, runtime: Runtime, champion_v1: ModelStore
+):
+    store = runtime.store
     calls: list[int] = []
 
     class Counting:
@@ -131,8 +133,8 @@ def test_openapi_and_swagger_are_served(client: TestClient):
 
 def test_without_a_champion_nothing_is_predicted_until_one_appears(tmp_path: Path, home: Path):
     uri = tracking_uri(tmp_path / "empty-registry")
-    settings: Settings = settings_for(uri, home)
-    with TestClient(create_app(settings)) as client:
+    runtime = runtime_for(uri, home)
+    with TestClient(create_app(runtime)) as client:
         health = client.get("/health")
         assert health.status_code == 503
         assert health.json()["status"] == "unavailable"
@@ -145,7 +147,7 @@ def test_without_a_champion_nothing_is_predicted_until_one_appears(tmp_path: Pat
             assert "no model is loaded" in response.json()["detail"]
 
         register(uri, seed=5)
-        assert runtime_of(client).store.refresh()  # what the poller does every api_poll_seconds
+        assert runtime.store.refresh()  # what the poller does every poll_seconds
         assert client.get("/health").status_code == 200
         assert client.post("/predict", json=OBSERVATIONS[0]).json()["model_version"] == "1"
 

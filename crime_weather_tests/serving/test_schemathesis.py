@@ -14,14 +14,15 @@ from hypothesis import HealthCheck, settings
 from litestar.testing import TestClient
 
 from crime_weather.core.settings import Settings
-from crime_weather_tests.serving.conftest import settings_for
+from crime_weather_tests.serving.conftest import api_settings, runtime_for
 from harness.processes import free_port, wait_http
 from serving.app import create_app
+from serving.runtime import Runtime
 
 
 @pytest.fixture(scope="module")
 def base_url(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    app = create_app(settings_for(registry, tmp_path_factory.mktemp("home"), api_max_batch=50))
+    app = create_app(runtime_for(registry, tmp_path_factory.mktemp("home"), api_settings(max_batch=50)))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
@@ -36,7 +37,7 @@ def base_url(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 # The schema the app serves, built at collection time (schemathesis' lazy fixture loader does not work
 # with pytest 9); the first test proves it is the document the live server serves.
 OPENAPI = (
-    TestClient(create_app(Settings(mlflow_tracking_uri="sqlite:///:memory:")))
+    TestClient(create_app(Runtime.from_settings(Settings(mlflow_tracking_uri="sqlite:///:memory:"))))
     .get("/schema/openapi.json")
     .json()
 )

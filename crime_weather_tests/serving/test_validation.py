@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from crime_weather.core.names import WEATHER_BOUNDS
-from crime_weather_tests.serving.conftest import runtime_of, settings_for
+from crime_weather_tests.serving.conftest import api_settings, runtime_for
 from serving.app import create_app
 from serving.model_store import Champion
 
@@ -35,9 +35,9 @@ def model() -> Recorder:
 @pytest.fixture
 def guarded(registry: str, home: Path, model: Recorder) -> Iterator[TestClient]:
     """The app with small limits; after each test the model must not have seen any input."""
-    settings = settings_for(registry, home, api_max_body_bytes=4096, api_max_batch=5)
-    with TestClient(create_app(settings)) as client:
-        store = runtime_of(client).store
+    runtime = runtime_for(registry, home, api_settings(max_body_bytes=4096, max_batch=5))
+    with TestClient(create_app(runtime)) as client:
+        store = runtime.store
         store.champion = Champion(pipeline=model, info=store.champion.info)  # type: ignore[arg-type]
         yield client
     if not getattr(client, "valid_input_sent", False):

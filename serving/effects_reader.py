@@ -1,4 +1,4 @@
-"""GET /effects: the champion's weather effects, read from `weather_effects.json` in its MLflow run.
+"""The champion's weather effects (GET /effects), read from `weather_effects.json` in its MLflow run.
 
 The asset writes them after the champion is decided, and again after each retrain (into the same
 run when the champion stays), so they are re-read once they are `ttl` seconds old rather than kept
@@ -8,20 +8,17 @@ not take away effects already read.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from dataclasses import dataclass
 
 import msgspec
-from litestar import Controller, get
-from litestar.datastructures import State
 
 from crime_weather.modeling.effects.artifacts import EFFECTS_JSON, read_effects
 from crime_weather.modeling.registry.tracking import client_for
-from serving.errors import Refused, problem_specs
-from serving.model_store import Champion
-from serving.structs import WeatherEffects
+from serving.errors import Refused
+from serving.model_store import Champion, ModelStore
+from serving.structs.responses import WeatherEffects
 
 
 @dataclass(frozen=True)
@@ -31,14 +28,19 @@ class _Read:
     effects: WeatherEffects | None
 
 
-class EffectsCache:
-    """The last read of a champion run's effects, per run, refreshed after `ttl` seconds."""
+class EffectsReader:
+    """The effects of the store's champion: the last read, per run, refreshed after `ttl` seconds."""
 
-    def __init__(self, tracking_uri: str, ttl: float) -> None:
+    def __init__(self, store: ModelStore, tracking_uri: str, ttl: float) -> None:
+        self.store = store
         self.tracking_uri = tracking_uri
         self.ttl = ttl
         self._last: _Read | None = None
         self._lock = threading.Lock()
+
+    def current(self) -> WeatherEffects:
+        """The effects of the champion served now; 503 without one. Blocks on MLflow: call it off the loop."""
+        return self.get(self.store.require_champion())
 
     def get(self, champion: Champion) -> WeatherEffects:
         """The effects, or Refused: 404 when the run has none, 503 when MLflow cannot be read."""
@@ -81,17 +83,3 @@ class EffectsCache:
             },
             WeatherEffects,
         )
-
-
-class EffectsController(Controller):
-    tags = ("weather effects",)
-
-    @get(
-        "/effects",
-        responses=problem_specs(404, 503),
-        summary="What the weather does to robberies: rate ratios with 95 % CIs (the champion's)",
-    )
-    async def effects(self, state: State) -> WeatherEffects:
-        champion = state.runtime.champion()
-        cache: EffectsCache = state.effects
-        return await asyncio.get_running_loop().run_in_executor(None, cache.get, champion)
