@@ -49,3 +49,8 @@ class ApiSettings(BaseSettings):
         default=False,
         description="One JSON line per request on the API's stdout (compose turns it on).",
     )
+
+    @property
+    def url(self) -> str:
+        """Where the API answers, for `make run`'s supervisor and its readiness probe."""
+        return f"http://{self.host}:{self.port}"

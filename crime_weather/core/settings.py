@@ -256,46 +256,8 @@ class Settings(
     ForecastSettings,
     AutomationSettings,
 ):
-    """Every concern, plus the API's: for `make run`'s supervisor (it starts the whole platform),
-    the API until it reads its own settings, and checks over every variable."""
-
-    # Serving (moving to serving/: issue 17).
-    api_host: str = "127.0.0.1"
-    api_port: int = 8800
-    api_poll_seconds: float = 10.0
-    api_max_batch: int = 10_000
-    api_max_body_bytes: int = 4 * 1024 * 1024
-    api_batch_wait_ms: float = Field(
-        default=1.5,
-        ge=0,
-        le=50,
-        description="Longest a single prediction waits for others to share its model call.",
-    )
-    api_batch_max_rows: int = Field(
-        default=256, ge=1, description="Most single predictions in one model call."
-    )
-    api_predict_threads: int = Field(
-        default=1, ge=1, description="Threads running model calls off the event loop."
-    )
-    api_registry_timeout_seconds: int = Field(
-        default=5,
-        ge=1,
-        description="Per registry request of the API's poller: an unreachable MLflow fails fast.",
-    )
-    api_switch_interval_ms: float = Field(
-        default=0.5,
-        gt=0,
-        le=5,
-        description="How long the model thread may hold the GIL before the event loop gets it back "
-        "(Python's default: 5 ms); `python -m serving` sets it.",
-    )
-    api_access_log: bool = Field(
-        default=False, description="One JSON line per request on the API's stdout (compose turns it on)."
-    )
-
-    @cached_property
-    def api_url(self) -> str:
-        return f"http://{self.api_host}:{self.api_port}"
+    """Every concern of the platform: for `make run`'s supervisor (it starts the whole platform) and
+    checks over every variable. The API's own settings live with it (serving/settings.py)."""
 
 
 def get_settings() -> Settings:

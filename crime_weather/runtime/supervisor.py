@@ -26,6 +26,7 @@ from crime_weather.core.settings import Settings, get_settings
 from crime_weather.core.storage import open_store
 from crime_weather.runtime.environment import ROOT, platform_environment, prepare_home
 from crime_weather.sources.acquisition import acquire, source_files
+from serving.settings import ApiSettings
 
 BIN = Path(sys.executable).parent
 log = logging.getLogger("crime_weather")
@@ -80,6 +81,7 @@ class Service:
 
 def services(settings: Settings, env: dict[str, str]) -> list[Service]:
     """MLflow over the embedded store, Dagster (webserver and daemon) and the API, on loopback."""
+    api = ApiSettings()
     mlflow = [
         *(str(BIN / "mlflow"), "server", "--backend-store-uri", settings.mlflow_backend_uri),
         *("--artifacts-destination", str(settings.mlflow_artifacts), "--workers", "1"),
@@ -99,9 +101,9 @@ def services(settings: Settings, env: dict[str, str]) -> list[Service]:
         Service(
             "api",
             [str(BIN / "python"), "-m", "serving"],
-            f"{settings.api_url}/health",
+            f"{api.url}/health",
             env,
-            url=settings.api_url,
+            url=api.url,
         ),
     ]
 

@@ -24,6 +24,7 @@ from crime_weather.runtime.supervisor import services
 from harness.models import promote_foreign_model, register_model, tracking_uri
 from harness.processes import ROOT
 from serving.model_store import ModelStore
+from serving.settings import ApiSettings
 
 # Names that hold a secret, and a literal given to one: `NAME = "x"`, `"NAME": "x"`, `NAME: "x"`,
 # `setdefault("NAME", "x")`, and unquoted `NAME=x` in env and shell files.
@@ -124,7 +125,7 @@ def test_the_embedded_default_binds_every_service_to_loopback(tmp_path: Path):
         assert service.ready_url.startswith("http://127.0.0.1:"), service.name
     by_name = {service.name: service.command for service in started}
     assert "--host" in by_name["mlflow"] and "-h" in by_name["dagster"]
-    assert settings.api_host == "127.0.0.1"  # `python -m serving` listens on settings.api_host
+    assert ApiSettings().host == "127.0.0.1"  # `python -m serving` listens on ApiSettings().host
 
 
 def test_a_model_that_trusts_itself_is_refused(tmp_path: Path):
