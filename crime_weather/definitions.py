@@ -13,7 +13,13 @@ from crime_weather.orchestration.assets.ingest import (
     raw_weather,
 )
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
-from crime_weather.orchestration.jobs import acquisition, forecast_job, ingest_job, landing_file_rejected
+from crime_weather.orchestration.jobs import (
+    acquisition,
+    forecast_job,
+    ingest_job,
+    landing_file_rejected,
+    retrain_job,
+)
 from crime_weather.orchestration.resources import (
     ForecastSource,
     IngestPolicy,
@@ -22,8 +28,11 @@ from crime_weather.orchestration.resources import (
     TrainingPolicy,
     WarehouseIOManager,
 )
-from crime_weather.orchestration.sensors import forecast, retrain
+from crime_weather.orchestration.schedules.acquisition import build_acquisition_schedule
+from crime_weather.orchestration.schedules.forecast import build_daily_schedule
+from crime_weather.orchestration.sensors.forecast import build_promotion_sensor
 from crime_weather.orchestration.sensors.landing import build_landing_sensor
+from crime_weather.orchestration.sensors.retrain import build_retrain_sensor
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -67,24 +76,21 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             raw_crime,
             raw_weather,
             daily_features,
-            *retrain.automate([train_test_split, challenger_model, champion_model, weather_effects]),
+            train_test_split,
+            challenger_model,
+            champion_model,
+            weather_effects,
             robbery_forecast,
         ],
-        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job],
+        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, retrain_job],
         sensors=[
             build_landing_sensor(settings.landing_poll_seconds),
-            retrain.build_retrain_sensor(settings.automation_seconds),
-            forecast.build_promotion_sensor(settings.promotion_poll_seconds),
+            build_retrain_sensor(settings.automation_seconds),
+            build_promotion_sensor(settings.promotion_poll_seconds),
         ],
         schedules=[
-            dg.ScheduleDefinition(
-                name="acquisition_schedule",
-                job=acquisition,
-                cron_schedule=settings.acquisition_cron,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-                description="Looks for new files at CRIME_WEATHER_SOURCE (the launcher also does on start).",
-            ),
-            forecast.build_daily_schedule(settings.forecast_cron),
+            build_acquisition_schedule(settings.acquisition_cron),
+            build_daily_schedule(settings.forecast_cron),
         ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
