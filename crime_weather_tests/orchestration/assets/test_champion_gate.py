@@ -93,3 +93,12 @@ def test_with_no_champion_yet_a_blocked_candidate_leaves_nothing_served(gated):
     decision = _decision(instance)
     assert "no champion yet" in decision["reason"] and decision["champion_version"] == "none"
     assert client.get_model_version(NAME, candidate).tags["promotion_decision"] == "blocked"
+
+
+def test_every_blocking_check_on_the_champion_is_a_gate_decided_before_the_alias_moves():
+    from crime_weather.orchestration.assets.model import champion_model
+    from crime_weather.orchestration.checks import CHAMPION_GATES
+
+    blocking = {spec.name for spec in champion_model.check_specs if spec.blocking}
+    assert blocking == {gate.name for gate in CHAMPION_GATES} == {"beats_baseline"}
+    assert {spec.name for spec in champion_model.check_specs} == blocking
