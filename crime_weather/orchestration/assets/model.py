@@ -215,7 +215,10 @@ def champion_model(
     metrics, verdicts, promoted_at, blocked_by = _gate(context, mlflow_tracking, contest, decision, chosen)
     previous = str(champion.version) if champion else None
     serving = previous if blocked_by else chosen
-    context.log.info(f"{decision.label}: {decision.reason}; serving v{serving}")
+    context.log.info(
+        f"{decision.label}: {decision.reason}; "
+        + (f"serving v{serving}" if serving else "nothing served yet")
+    )
     yield dg.MaterializeResult(
         metadata=decision_metadata(
             mlflow_tracking, contest, decision, chosen, serving, metrics, promoted_at, blocked_by

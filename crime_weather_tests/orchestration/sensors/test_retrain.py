@@ -104,6 +104,7 @@ def test_weather_effects_follow_each_retrain_and_not_each_partition(instance):
 
 
 def test_every_asset_of_the_retrain_chain_carries_its_condition_and_is_selected_by_key(instance):
+    # `instance` open, as the daemon's is: loading Definitions reads its state storage.
     from crime_weather.orchestration.assets.effects import weather_effects
     from crime_weather.orchestration.assets.ingest import daily_features
     from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
