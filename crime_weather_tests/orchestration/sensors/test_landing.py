@@ -92,7 +92,9 @@ def test_the_latest_landed_release_wins_overlapping_months(instance, landing):
     assert meta["source_file"].value == "b_2020.csv" and meta["layout"].value == "delitos_2020"
 
 
-def test_the_cursor_keeps_every_file_it_saw_and_a_plan_maps_to_the_ingest_assets():
+def test_the_cursor_keeps_every_file_it_saw_and_a_plan_maps_to_the_ingest_assets(instance):
+    # `instance` open like every test here: Dagster keeps the last instance's state storage in a
+    # context variable, and a test without one left the next test's Definitions reading a dead one.
     from crime_weather.orchestration.assets.ingest import daily_features, raw_crime, raw_weather
     from crime_weather.orchestration.sensors.landing import decode_cursor, encode_cursor, ingested_keys
     from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
