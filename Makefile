@@ -98,9 +98,10 @@ bench-soak: install ## benchmark: 60 s of load with a promotion halfway
 bench-effects: install ## benchmark: the weather-effects GLM on all shared data, and its CI coverage on planted data
 	$(VENV)/bin/python benchmarks/effects.py
 
-# Force a retrain now, with `make run` running: split -> challenger -> champion, recorded in the same
-# Dagster instance (the UI shows the run) and MLflow server (paths and URLs from the settings).
-retrain: install ## retrain and promote now, with make run running
+# Force a retrain now, with `make run` running: submits a run of the `retrain` job (split -> challenger
+# -> champion -> weather effects) to the Dagster instance's run queue (one retrain at a time), which the
+# daemon launches, and prints its status until it ends.
+retrain: install ## retrain and promote now through the run queue, with make run running
 	$(VENV)/bin/python -m crime_weather.runtime.retrain
 
 clean: ## remove .venv, .tools and the caches

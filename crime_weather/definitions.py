@@ -24,7 +24,13 @@ from crime_weather.orchestration.assets.ingest import (
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
 from crime_weather.orchestration.assets.outlook import champion_outlook
 from crime_weather.orchestration.assets.scorecard import forecast_scorecard
-from crime_weather.orchestration.jobs import acquisition, forecast_job, ingest_job, landing_file_rejected
+from crime_weather.orchestration.jobs import (
+    acquisition,
+    forecast_job,
+    ingest_job,
+    landing_file_rejected,
+    retrain_job,
+)
 from crime_weather.orchestration.resources import (
     AcquisitionSource,
     ForecastSource,
@@ -34,8 +40,12 @@ from crime_weather.orchestration.resources import (
     TrainingPolicy,
     WarehouseIOManager,
 )
-from crime_weather.orchestration.sensors import forecast, outlook, retrain, scorecard
+from crime_weather.orchestration.schedules.acquisition import build_acquisition_schedule
+from crime_weather.orchestration.schedules.forecast import build_daily_schedule
+from crime_weather.orchestration.sensors import outlook, scorecard
+from crime_weather.orchestration.sensors.forecast import build_promotion_sensor
 from crime_weather.orchestration.sensors.landing import build_landing_sensor
+from crime_weather.orchestration.sensors.retrain import build_retrain_sensor
 
 
 def build_resources() -> dict[str, object]:
@@ -62,29 +72,26 @@ def build_definitions() -> dg.Definitions:
             raw_crime,
             raw_weather,
             daily_features,
-            *retrain.automate([train_test_split, challenger_model, champion_model, weather_effects]),
+            train_test_split,
+            challenger_model,
+            champion_model,
+            weather_effects,
             robbery_forecast,
             comuna_boundaries,
             champion_outlook,
             forecast_scorecard,
         ],
-        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, outlook.outlook_job],
+        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, retrain_job, outlook.outlook_job],
         sensors=[
             build_landing_sensor(automation.landing_poll_seconds),
-            retrain.build_retrain_sensor(automation.automation_seconds),
-            forecast.build_promotion_sensor(automation.promotion_poll_seconds),
+            build_retrain_sensor(automation.automation_seconds),
+            build_promotion_sensor(automation.promotion_poll_seconds),
             outlook.build_outlook_sensor(automation.promotion_poll_seconds),
             scorecard.build_scorecard_sensor(automation.automation_seconds),
         ],
         schedules=[
-            dg.ScheduleDefinition(
-                name="acquisition_schedule",
-                job=acquisition,
-                cron_schedule=automation.acquisition_cron,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-                description="Looks for new files at CRIME_WEATHER_SOURCE (the launcher also does on start).",
-            ),
-            forecast.build_daily_schedule(automation.forecast_cron),
+            build_acquisition_schedule(automation.acquisition_cron),
+            build_daily_schedule(automation.forecast_cron),
         ],
         resources=build_resources(),
         executor=dg.in_process_executor,

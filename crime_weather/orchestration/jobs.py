@@ -2,13 +2,20 @@
 
 import dagster as dg
 
+from crime_weather.orchestration.assets.effects import weather_effects
 from crime_weather.orchestration.assets.forecast import robbery_forecast
 from crime_weather.orchestration.assets.ingest import daily_features, raw_crime, raw_weather
+from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
 from crime_weather.orchestration.resources import AcquisitionSource, LandingZone
 from crime_weather.sources.catalog import REJECTED, describe
 
 STAGE_TAG = "crime_weather/stage"
 FILE_TAG = "crime_weather/file"
+# dagster.yaml's run queue lets one run with this stage tag run at a time (docker/dagster.yaml too).
+TRAIN_STAGE = "train"
+
+# What a retrain materializes, in order: the automation (sensors/retrain.py) and `make retrain` both.
+RETRAIN_CHAIN = (train_test_split, challenger_model, champion_model, weather_effects)
 
 # In-process: Dagster's multiprocess executor costs 1.5-3 s per step, more than a month's work.
 ingest_job = dg.define_asset_job(
@@ -17,6 +24,16 @@ ingest_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     tags={STAGE_TAG: "ingest"},
     description="Parse, validate and featurize the months a landing-zone change affects.",
+)
+
+# `make retrain` submits it to the instance: through the run queue (one retrain at a time) and run
+# monitoring, like the automation's retrains.
+retrain_job = dg.define_asset_job(
+    "retrain",
+    selection=dg.AssetSelection.assets(*RETRAIN_CHAIN),
+    executor_def=dg.in_process_executor,
+    tags={STAGE_TAG: TRAIN_STAGE},
+    description="Split, challenger, champion (gated) and weather effects now, on every month present.",
 )
 
 # One issue date per run; launched daily, after a promotion and when a forecast file lands.

@@ -1,6 +1,8 @@
 """What a change in the landing zone means: new months and the ingest runs to request.
 
-Pure logic, so the sensor stays thin and every rule here is tested without Dagster:
+Pure logic, so the sensor stays thin and every rule here is tested without Dagster; it names no asset
+and knows no cursor format (orchestration/sensors/landing.py maps a plan to assets and keeps the
+cursor):
 - a crime file is run for the months it wins (it is the most recently landed file covering them);
 - a weather file is run for the known months it covers that no crime run already refreshes;
 - a removed crime file hands its months to the next newest file that covers them;
@@ -13,9 +15,8 @@ Pure logic, so the sensor stays thin and every rule here is tested without Dagst
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from crime_weather.sources.catalog import (
     CRIME,
@@ -27,15 +28,15 @@ from crime_weather.sources.catalog import (
     crime_winners,
 )
 
-CRIME_ASSETS = ("raw_crime", "raw_weather", "daily_features")
-WEATHER_ASSETS = ("raw_weather", "daily_features")
-
 
 @dataclass(frozen=True)
 class PlannedRun:
+    """An ingest run over `months`. `rebuilds`: what changed, CRIME (the months' crime, weather and
+    features are rebuilt) or WEATHER (their weather and features); the sensor maps it to assets."""
+
     run_key: str
     months: tuple[str, ...]
-    assets: tuple[str, ...]
+    rebuilds: str
     reason: str
 
 
@@ -52,22 +53,6 @@ class IngestPlan:
     @property
     def is_empty(self) -> bool:
         return not (self.changed or self.removed)
-
-
-def encode_cursor(files: list[LandingFile]) -> str:
-    """The sensor cursor: every file it has seen, with its version, kind and months."""
-    return json.dumps(
-        {"files": [asdict(file) for file in sorted(files, key=lambda f: f.key)]}, separators=(",", ":")
-    )
-
-
-def decode_cursor(cursor: str | None) -> list[LandingFile]:
-    if not cursor:
-        return []
-    return [
-        LandingFile(**{**entry, "months": tuple(entry["months"])})
-        for entry in json.loads(cursor).get("files", [])
-    ]
 
 
 def _digest(parts: list[str]) -> str:
@@ -114,7 +99,7 @@ def _crime_runs(plan: IngestPlan, winners: dict[str, LandingFile]) -> list[Plann
     for file in sorted({w for w in winners.values() if w.key in changed}, key=lambda f: f.key):
         won = tuple(sorted(month for month, winner in winners.items() if winner.key == file.key))
         reason = f"{file.key} ({file.layout}) supplies {len(won)} months"
-        runs.append(PlannedRun(file.run_key, won, CRIME_ASSETS, reason))
+        runs.append(PlannedRun(file.run_key, won, CRIME, reason))
     return runs
 
 
@@ -134,7 +119,7 @@ def _handover_runs(
         PlannedRun(
             f"{file.run_key}#after-removal-{_digest(plan.removed)}",
             tuple(sorted(file_months)),
-            CRIME_ASSETS,
+            CRIME,
             f"{file.key} takes over after a removal",
         )
         for file, file_months in sorted(handed_over.items(), key=lambda item: item[0].key)
@@ -154,7 +139,7 @@ def _weather_run(
         return None
     keys = [file.run_key for file in changed] + [f"-{file.run_key}" for file in removed]
     names = ", ".join(file.key for file in [*changed, *removed])
-    return PlannedRun(f"weather@{_digest(keys)}", months, WEATHER_ASSETS, f"weather changed: {names}")
+    return PlannedRun(f"weather@{_digest(keys)}", months, WEATHER, f"weather changed: {names}")
 
 
 def contiguous_segments(order: list[str], wanted: tuple[str, ...]) -> list[tuple[str, str]]:

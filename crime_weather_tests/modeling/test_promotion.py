@@ -94,3 +94,12 @@ def test_the_regression_guard_compares_the_rows_both_backtests_predicted():
     assert guard is not None and guard.low > 0  # measurably worse on the common days: trips
     assert regression_guard(now, None, seed=0) is None  # nothing recorded: the guard cannot apply
     assert regression_guard(now, recorded.assign(date=recorded["date"] - pd.Timedelta(days=400)), 0) is None
+
+
+def test_the_gate_applies_only_when_the_alias_would_move():
+    from crime_weather.modeling.selection.promotion import changes_champion
+
+    assert changes_champion(_contest(champion=None), CHALLENGER.version)  # a first champion
+    assert changes_champion(_contest(), CHALLENGER.version)  # the challenger takes over
+    assert changes_champion(_contest(), "3")  # a refit of the champion's configuration
+    assert not changes_champion(_contest(), CHAMPION.version)  # the champion stays

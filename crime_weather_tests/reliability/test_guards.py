@@ -20,7 +20,7 @@ from crime_weather.orchestration.resources import MlflowTracking
 from crime_weather.runtime.dagster_internals import report_worker_started
 from crime_weather.runtime.run_launcher import LocalRunLauncher, worker_alive
 from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
-from crime_weather.tables.landing_plan import WEATHER_ASSETS, plan_ingest
+from crime_weather.tables.landing_plan import plan_ingest
 from crime_weather_tests import builders
 from crime_weather_tests.dagster_helpers import evaluate_landing_sensor, execute, ingest_range, materialized
 from harness.processes import ROOT, free_port
@@ -108,7 +108,7 @@ def test_a_weather_change_leaves_refused_months_out():
     ]
     known = ["2019-01", "2019-02", "2019-03"]
     (run,) = plan_ingest(files, changed, known, refused_months={"2019-03"}).runs
-    assert run.assets == WEATHER_ASSETS and run.months == ("2019-01", "2019-02")
+    assert run.rebuilds == WEATHER and run.months == ("2019-01", "2019-02")
     assert plan_ingest(files, changed, known, refused_months=set(known)).runs == []
 
 

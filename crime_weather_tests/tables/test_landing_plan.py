@@ -1,12 +1,5 @@
 from crime_weather.sources.catalog import CRIME, FORECAST, REJECTED, SKIPPED, WEATHER, LandingFile
-from crime_weather.tables.landing_plan import (
-    CRIME_ASSETS,
-    WEATHER_ASSETS,
-    contiguous_segments,
-    decode_cursor,
-    encode_cursor,
-    plan_ingest,
-)
+from crime_weather.tables.landing_plan import contiguous_segments, plan_ingest
 
 
 def crime(key, months, landed=1.0, version="1"):
@@ -25,15 +18,15 @@ def test_a_first_load_adds_months_and_one_run_per_crime_file():
     ]
     plan = plan_ingest([], files, [])
     assert plan.new_months == ["2019-01", "2019-02", "2019-03"]
-    assert [(run.run_key, run.months, run.assets) for run in plan.runs] == [
-        ("a.csv@1", ("2019-01",), CRIME_ASSETS),
-        ("b.csv@1", ("2019-02", "2019-03"), CRIME_ASSETS),
+    assert [(run.run_key, run.months, run.rebuilds) for run in plan.runs] == [
+        ("a.csv@1", ("2019-01",), CRIME),
+        ("b.csv@1", ("2019-02", "2019-03"), CRIME),
     ]  # weather needs no run of its own: every month it touches is refreshed, 2018-12 is unknown
 
 
 def test_nothing_changed_means_an_empty_plan():
     files = [crime("a.csv", ["2019-01"]), weather("w", ["2019-01"])]
-    plan = plan_ingest(decode_cursor(encode_cursor(files)), files, ["2019-01"])
+    plan = plan_ingest(files, files, ["2019-01"])
     assert plan.is_empty and plan.runs == [] and plan.new_months == []
 
 
@@ -42,7 +35,7 @@ def test_a_changed_weather_file_reruns_only_known_months():
     after = [before[0], weather("w", ["2018-12", "2019-01", "2019-02"], version="2")]
     plan = plan_ingest(before, after, ["2019-01", "2019-02"])
     (run,) = plan.runs
-    assert run.months == ("2019-01", "2019-02") and run.assets == WEATHER_ASSETS
+    assert run.months == ("2019-01", "2019-02") and run.rebuilds == WEATHER
     assert run.run_key.startswith("weather@")
 
 
@@ -87,8 +80,8 @@ def test_contiguous_segments_follow_the_partition_order():
 
 def test_a_forecast_file_is_planned_as_a_forecast_never_as_weather():
     files = [crime("a.csv", ["2019-01"]), LandingFile("om.json", "1", 5.0, FORECAST, "open_meteo_daily_json")]
-    plan = plan_ingest(decode_cursor(encode_cursor(files[:1])), files, ["2019-01"])
+    plan = plan_ingest(files[:1], files, ["2019-01"])
     assert [file.key for file in plan.forecasts] == ["om.json"] and plan.runs == []
     assert not plan.is_empty
-    unchanged = plan_ingest(decode_cursor(encode_cursor(files)), files, ["2019-01"])
+    unchanged = plan_ingest(files, files, ["2019-01"])
     assert unchanged.is_empty and unchanged.forecasts == []

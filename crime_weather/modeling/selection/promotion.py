@@ -13,6 +13,10 @@ always reach the API:
   sees a change of code, libraries or revised history that hurts the same configuration; it does not
   compare new months, so a sudden change of level (which every model misses for a month) never
   freezes the model on the old level.
+
+Deciding and serving are two steps: the version the rule chooses is served (`promote` moves the
+`champion` alias) only after it passed the champion's blocking checks; one that fails is tagged
+`blocked` (`record`) and the previous champion keeps serving.
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ class Contest:
     def champion_is_fresh(self) -> bool:
         """The champion was trained on exactly the data present: refitting it would change nothing."""
         return self.champion is not None and self.champion.fingerprint == self.data_fingerprint
+
+
+# The label of a version the contest chose but a blocking check refused: registered, never served.
+BLOCKED = "blocked"
 
 
 class Action(Enum):
@@ -123,6 +131,11 @@ def decide(contest: Contest) -> Decision:
     return _holds(contest, f"challenger - champion {comparison}: not better")
 
 
+def changes_champion(contest: Contest, served: str) -> bool:
+    """Whether serving `served` moves the alias: then the champion's blocking checks gate it."""
+    return contest.champion is None or contest.champion.version != served
+
+
 def promotion_tags(contest: Contest, decision: Decision, label: str) -> dict[str, str]:
     comparison, champion = contest.comparison, contest.champion
     return {
@@ -137,21 +150,37 @@ def promotion_tags(contest: Contest, decision: Decision, label: str) -> dict[str
     }
 
 
-def record(client: MlflowClient, name: str, contest: Contest, decision: Decision, served: str) -> str | None:
-    """Tag the challenger (and a refit champion) with the decision; move the alias to `served` when
-    it changes. Returns the promotion time, or None when the champion stayed."""
+def record(
+    client: MlflowClient,
+    name: str,
+    contest: Contest,
+    decision: Decision,
+    served: str,
+    blocked_by: str | None = None,
+) -> None:
+    """Tag the challenger (and a refit champion) with the decision. `blocked_by`: why the version
+    `served` failed the champion's blocking checks; it is labelled `blocked` with that reason, and the
+    caller does not `promote` it. Moves no alias: deciding is done before anything is served."""
     if not decision.record:
-        return None
+        return
     tagged = {contest.challenger.version: (contest.challenger.run_id, decision.label)}
     if decision.action is Action.REFIT_CHAMPION:
         tagged[served] = (client.get_model_version(name, served).run_id, "refreshed")
+    if blocked_by is not None and served in tagged:
+        tagged[served] = (tagged[served][0], BLOCKED)
     for version, (run_id, label) in tagged.items():
-        for key, value in promotion_tags(contest, decision, label).items():
+        tags = promotion_tags(contest, decision, label)
+        if label == BLOCKED:
+            tags[f"{PROMOTION}blocked_by"] = blocked_by or ""
+        for key, value in tags.items():
             client.set_model_version_tag(name, version, key, value)
             client.set_tag(run_id, key, value)
-    if decision.action is Action.KEEP_CHAMPION:
-        return None
+
+
+def promote(client: MlflowClient, name: str, version: str) -> str:
+    """Serve `version`: stamp it and move the `champion` alias (the API follows the alias). Only for a
+    version that passed every blocking check. Returns the promotion time."""
     promoted_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    client.set_model_version_tag(name, served, TAG_PROMOTED_AT, promoted_at)
-    client.set_registered_model_alias(name, CHAMPION, served)
+    client.set_model_version_tag(name, version, TAG_PROMOTED_AT, promoted_at)
+    client.set_registered_model_alias(name, CHAMPION, version)
     return promoted_at

@@ -65,7 +65,7 @@ def comuna_boundaries(
 
 
 boundaries_job = dg.define_asset_job(
-    COMUNA_BOUNDARIES,
+    "boundaries",  # not the asset's name: a job and an op may not share one
     selection=dg.AssetSelection.assets(comuna_boundaries),
     executor_def=dg.in_process_executor,
     tags={STAGE_TAG: "boundaries"},

@@ -1,4 +1,5 @@
-"""weather_effects: what the weather does to robberies, refit after each retrain (sensors/retrain.py).
+"""weather_effects: what the weather does to robberies, refit after each retrain (its condition:
+orchestration/conditions.py).
 
 It runs after champion_model so that its table and forest plot land in the champion's MLflow run,
 where the API reads them (GET /effects).
@@ -23,13 +24,17 @@ from crime_weather.modeling.effects.table import (
 from crime_weather.modeling.registry.tracking import RunLog
 from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather.modeling.reporting import plots
+from crime_weather.orchestration.assets.ingest import daily_features
+from crime_weather.orchestration.assets.model import champion_model
+from crime_weather.orchestration.conditions import AFTER_RETRAIN
 from crime_weather.orchestration.metadata import markdown_table
 from crime_weather.orchestration.resources import MlflowTracking
 
 
 @dg.asset(
-    ins={"daily_features": dg.AssetIn()},
-    deps=["champion_model"],
+    ins={"daily_features": dg.AssetIn(key=daily_features.key)},
+    deps=[champion_model],
+    automation_condition=AFTER_RETRAIN,
     io_manager_key="warehouse",
     group_name="model",
     kinds={"statsmodels", "mlflow", "parquet"},

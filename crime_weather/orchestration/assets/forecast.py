@@ -2,8 +2,8 @@
 
 One partition per issue date (the city's calendar). The weather comes from the newest forecast file
 that landed in the landing zone on the issue date, else from CRIME_WEATHER_FORECAST_SOURCE (the
-Open-Meteo forecast API by default). When it runs: sensors/forecast.py (daily, after a promotion) and
-sensors/landing.py (a forecast file lands).
+Open-Meteo forecast API by default). When it runs: schedules/forecast.py (daily), sensors/forecast.py
+(after a promotion) and sensors/landing.py (a forecast file lands).
 """
 
 import datetime as dt

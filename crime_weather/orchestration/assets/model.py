@@ -1,4 +1,5 @@
-"""train_test_split -> challenger_model -> champion_model (when they run: sensors/retrain.py).
+"""train_test_split -> challenger_model -> champion_model (when they run: their `automation_condition`,
+orchestration/conditions.py, evaluated by sensors/retrain.py).
 
 Thin wiring: the search, the backtest, the contest and the promotion rule are plain functions in
 crime_weather.modeling; these assets feed them the data and MLflow, and show what they decided.
@@ -15,14 +16,21 @@ from crime_weather.core.months import months_of
 from crime_weather.core.names import TARGET
 from crime_weather.modeling.registry.versions import CHALLENGER, CHAMPION, alias_version
 from crime_weather.modeling.selection.contest import candidate, hold_contest
-from crime_weather.modeling.selection.promotion import Action, Contest, Decision, decide, record
+from crime_weather.modeling.selection.promotion import (
+    Action,
+    Contest,
+    Decision,
+    changes_champion,
+    decide,
+    promote,
+    record,
+)
 from crime_weather.modeling.selection.split import TemporalSplit, fingerprint, temporal_split
 from crime_weather.modeling.selection.train import Stages, TrainingData, train_challenger, train_configuration
-from crime_weather.orchestration.assets.model_metadata import (
-    beats_baseline,
-    challenger_metadata,
-    decision_metadata,
-)
+from crime_weather.orchestration.assets.ingest import daily_features
+from crime_weather.orchestration.assets.model_metadata import challenger_metadata, decision_metadata
+from crime_weather.orchestration.checks import CHAMPION_GATES, failed_gates
+from crime_weather.orchestration.conditions import FOLLOW_UPSTREAM, RETRAIN_ON_NEW_FEATURES
 from crime_weather.orchestration.metadata import date_range
 from crime_weather.orchestration.resources import MlflowTracking, TrainingPolicy
 from crime_weather.tables.validation import validate_split
@@ -34,8 +42,9 @@ def _split_from(frames: dict[str, pd.DataFrame]) -> TemporalSplit:
 
 
 @dg.asset(
-    ins={"daily_features": dg.AssetIn()},
+    ins={"daily_features": dg.AssetIn(key=daily_features.key)},
     io_manager_key="warehouse",
+    automation_condition=RETRAIN_ON_NEW_FEATURES,
     check_specs=[
         dg.AssetCheckSpec(
             "temporal_split",
@@ -77,7 +86,8 @@ def train_test_split(
 
 
 @dg.asset(
-    ins={"train_test_split": dg.AssetIn()},
+    ins={"train_test_split": dg.AssetIn(key=train_test_split.key)},
+    automation_condition=FOLLOW_UPSTREAM,
     group_name="model",
     kinds={"mlflow", "sklearn", "optuna"},
 )
@@ -155,18 +165,33 @@ def _aliases(mlflow_tracking: MlflowTracking) -> tuple[ModelVersion, ModelVersio
     return challenger, champion
 
 
+def _gate(
+    context: dg.AssetExecutionContext,
+    mlflow_tracking: MlflowTracking,
+    contest: Contest,
+    decision: Decision,
+    chosen: str,
+) -> tuple[dict[str, float], list[dg.AssetCheckResult], str | None, str | None]:
+    """Decide every gate on `chosen`, record the decision, and only then move the alias if it moves
+    and every gate passed. Returns the metrics judged, the verdicts, the promotion time and why
+    `chosen` was blocked."""
+    client, name = mlflow_tracking.client(), mlflow_tracking.registered_model
+    metrics = client.get_run(client.get_model_version(name, chosen).run_id).data.metrics
+    verdicts = [gate.verdict(metrics) for gate in CHAMPION_GATES]
+    blocked_by = failed_gates(verdicts) if changes_champion(contest, chosen) else None
+    record(client, name, contest, decision, chosen, blocked_by)
+    if blocked_by:
+        context.log.error(f"v{chosen} is not served: {blocked_by}")
+        return metrics, verdicts, None, blocked_by
+    promoted_at = promote(client, name, chosen) if changes_champion(contest, chosen) else None
+    return metrics, verdicts, promoted_at, None
+
+
 @dg.asset(
-    deps=["challenger_model"],
-    ins={"train_test_split": dg.AssetIn()},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "beats_baseline",
-            asset="champion_model",
-            blocking=True,
-            description="The champion's backtest deviance is below the best naive level's (comuna x "
-            "weekday mean over the N days before each fold, the best N).",
-        )
-    ],
+    deps=[challenger_model],
+    ins={"train_test_split": dg.AssetIn(key=train_test_split.key)},
+    automation_condition=FOLLOW_UPSTREAM,
+    check_specs=[gate.spec("champion_model") for gate in CHAMPION_GATES],
     group_name="model",
     kinds={"mlflow"},
 )
@@ -177,18 +202,26 @@ def champion_model(
     training: TrainingPolicy,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The challenger's configuration vs the champion's, retrained on the same backtest folds; the
-    winner, refit on all months, gets alias `champion` (rule: modeling.selection.promotion.decide)."""
+    winner, refit on all months, gets alias `champion` (rule: modeling.selection.promotion.decide)
+    once it passed every gate (checks.CHAMPION_GATES); one that fails is registered, tagged
+    `blocked` and not served, and the previous champion keeps serving."""
     challenger, champion = _aliases(mlflow_tracking)
-    client, name = mlflow_tracking.client(), mlflow_tracking.registered_model
+    client = mlflow_tracking.client()
     training_data = TrainingData.of(_split_from(train_test_split), training.budget())
     with threadpool_limits(limits=1):
         contest = hold_contest(client, challenger, champion, training_data, training.seed)
     decision = decide(contest)
-    served = _served(context, decision, contest, training_data, mlflow_tracking, training.seed)
-    promoted_at = record(client, name, contest, decision, served)
-    metrics = client.get_run(client.get_model_version(name, served).run_id).data.metrics
-    context.log.info(f"{decision.label}: {decision.reason}; serving v{served}")
-    yield dg.MaterializeResult(
-        metadata=decision_metadata(mlflow_tracking, contest, decision, served, metrics, promoted_at)
+    chosen = _served(context, decision, contest, training_data, mlflow_tracking, training.seed)
+    metrics, verdicts, promoted_at, blocked_by = _gate(context, mlflow_tracking, contest, decision, chosen)
+    previous = str(champion.version) if champion else None
+    serving = previous if blocked_by else chosen
+    context.log.info(
+        f"{decision.label}: {decision.reason}; "
+        + (f"serving v{serving}" if serving else "nothing served yet")
     )
-    yield beats_baseline(metrics)
+    yield dg.MaterializeResult(
+        metadata=decision_metadata(
+            mlflow_tracking, contest, decision, chosen, serving, metrics, promoted_at, blocked_by
+        )
+    )
+    yield from verdicts

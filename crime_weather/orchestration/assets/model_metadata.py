@@ -8,7 +8,7 @@ import json
 import dagster as dg
 
 from crime_weather.modeling.reporting import plots
-from crime_weather.modeling.selection.promotion import Contest, Decision
+from crime_weather.modeling.selection.promotion import BLOCKED, Contest, Decision
 from crime_weather.modeling.selection.train import ChallengerReport
 from crime_weather.orchestration.metadata import markdown_table
 from crime_weather.orchestration.resources import MlflowTracking
@@ -68,16 +68,22 @@ def decision_metadata(
     tracking: MlflowTracking,
     contest: Contest,
     decision: Decision,
-    served: str,
+    chosen: str,
+    serving: str | None,
     metrics: dict[str, float],
     promoted_at: str | None,
+    blocked_by: str | None,
 ) -> dict[str, object]:
+    """`chosen`: the version the rule picked; `serving`: the champion after the gates (the previous
+    one when `chosen` was blocked)."""
     comparison, champion = contest.comparison, contest.champion
     return {
-        "decision": decision.label,
+        "decision": BLOCKED if blocked_by else decision.label,
         "action": decision.action.value,
         "reason": decision.reason,
-        "champion_version": served,
+        "gate": f"blocked, not served: {blocked_by}" if blocked_by else "passed",
+        "chosen_version": chosen,
+        "champion_version": serving or "none",
         "challenger_version": contest.challenger.version,
         "previous_champion_version": champion.version if champion else "none",
         "challenger_minus_champion": _optional(comparison.estimate if comparison else None),
@@ -90,28 +96,5 @@ def decision_metadata(
             metrics.get("backtest_best_naive_poisson_deviance")
         ),
         "promoted_at": promoted_at or "not promoted",
-        "mlflow_model": dg.MetadataValue.url(tracking.version_url(served)),
+        "mlflow_model": dg.MetadataValue.url(tracking.version_url(chosen)),
     }
-
-
-def beats_baseline(metrics: dict[str, float]) -> dg.AssetCheckResult:
-    """The served model's backtest deviance against the best naive level's, on the same folds."""
-    model = metrics.get("backtest_poisson_deviance")
-    naive = metrics.get("backtest_best_naive_poisson_deviance")
-    beats = model is not None and naive is not None and model < naive
-    return dg.AssetCheckResult(
-        passed=beats,
-        metadata={
-            "champion_backtest_poisson_deviance": model if model is not None else -1.0,
-            "best_naive_backtest_poisson_deviance": naive if naive is not None else -1.0,
-            "model_minus_best_naive_ci": dg.MetadataValue.json(
-                [
-                    metrics.get("backtest_minus_best_naive_ci_low"),
-                    metrics.get("backtest_minus_best_naive_ci_high"),
-                ]
-            ),
-        },
-        description=None
-        if beats
-        else f"champion backtest deviance {model} does not beat the best naive level {naive}",
-    )

@@ -1,1 +1,2 @@
-"""Sensors: the landing zone drives ingestion (landing.py); new features drive retraining (retrain.py)."""
+"""Sensors, one module per concern: the landing zone drives ingestion (landing.py), the retrain chain's
+automation conditions are evaluated by retrain.py, a promotion issues a forecast (forecast.py)."""

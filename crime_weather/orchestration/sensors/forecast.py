@@ -1,5 +1,6 @@
-"""When a forecast is issued: every morning (`daily_forecast`) and after every promotion
-(`forecast_on_promotion`); sensors/landing.py adds a third trigger, a forecast file landing.
+"""forecast_on_promotion: the forecast is issued again after every promotion. The other triggers:
+every morning (schedules/forecast.py, `daily_forecast`) and a forecast file landing (sensors/landing.py);
+all three skip when there is no weather to forecast from (`why_not_issued`).
 
 The promotion sensor watches the registry's `champion` alias itself rather than champion_model's
 materializations: a promotion is the alias moving, whoever moved it (the retrain, `make retrain`, a
@@ -17,7 +18,6 @@ from crime_weather.orchestration.jobs import forecast_job
 from crime_weather.orchestration.resources import ForecastSource, LandingZone, MlflowTracking
 from crime_weather.sources.catalog import FORECAST
 from crime_weather.sources.forecast import NO_SOURCE, city_day
-from crime_weather.sources.official import CITY_TIMEZONE
 
 TRIGGER_TAG = "crime_weather/forecast_trigger"
 
@@ -85,28 +85,3 @@ def build_promotion_sensor(interval_seconds: int) -> dg.SensorDefinition:
         return dg.SensorResult(run_requests=[request], cursor=version)
 
     return forecast_on_promotion
-
-
-def build_daily_schedule(cron: str) -> dg.ScheduleDefinition:
-    @dg.schedule(
-        name="daily_forecast",
-        cron_schedule=cron,
-        job=forecast_job,
-        execution_timezone=CITY_TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Issues the forecast of the coming days every morning (CRIME_WEATHER_FORECAST_CRON, city time).",
-    )
-    def daily_forecast(
-        context: dg.ScheduleEvaluationContext, landing: LandingZone, forecast_source: ForecastSource
-    ) -> dg.RunRequest | dg.SkipReason:
-        issue = city_day(context.scheduled_execution_time.timestamp())
-        if blocked := why_not_issued(landing, forecast_source, issue):
-            return dg.SkipReason(f"{blocked.reason}.")
-        return dg.RunRequest(
-            run_key=f"{issue}:daily",
-            job_name=forecast_job.name,
-            partition_key=issue.isoformat(),
-            tags={TRIGGER_TAG: "daily"},
-        )
-
-    return daily_forecast

@@ -2,13 +2,22 @@
 forecast file issues a forecast."""
 
 import datetime as dt
+import json
 from collections import Counter
+from dataclasses import asdict
 
 import dagster as dg
 
 from crime_weather.orchestration.assets.boundaries import boundaries_job
 from crime_weather.orchestration.assets.forecast import LANDING_FORECAST
-from crime_weather.orchestration.assets.ingest import LANDING_CRIME, LANDING_WEATHER, refused_crime_months
+from crime_weather.orchestration.assets.ingest import (
+    LANDING_CRIME,
+    LANDING_WEATHER,
+    daily_features,
+    raw_crime,
+    raw_weather,
+    refused_crime_months,
+)
 from crime_weather.orchestration.jobs import FILE_TAG, forecast_job, ingest_job, landing_file_rejected
 from crime_weather.orchestration.metadata import markdown_table
 from crime_weather.orchestration.partitions import issue_dates, months
@@ -16,18 +25,38 @@ from crime_weather.orchestration.resources import LandingZone
 from crime_weather.orchestration.sensors.forecast import TRIGGER_TAG
 from crime_weather.sources.catalog import BOUNDARIES, CRIME, FORECAST, WEATHER, LandingFile, newest_first
 from crime_weather.sources.forecast import city_day
-from crime_weather.tables.landing_plan import (
-    WEATHER_ASSETS,
-    IngestPlan,
-    contiguous_segments,
-    decode_cursor,
-    encode_cursor,
-    plan_ingest,
-)
+from crime_weather.tables.landing_plan import IngestPlan, PlannedRun, contiguous_segments, plan_ingest
 
 # Dagster's tags for a run over a key range of a partitioned asset (single-run backfills use them).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# What a planned run rebuilds: a crime change rebuilds the months' crime, weather and features (the
+# weather of a new month is read then); a weather change their weather and features.
+INGESTED: dict[str, tuple[dg.AssetsDefinition, ...]] = {
+    CRIME: (raw_crime, raw_weather, daily_features),
+    WEATHER: (raw_weather, daily_features),
+}
+
+
+def ingested_keys(run: PlannedRun) -> list[dg.AssetKey]:
+    return [asset.key for asset in INGESTED[run.rebuilds]]
+
+
+def encode_cursor(files: list[LandingFile]) -> str:
+    """The sensor cursor: every file it has seen, with its version, kind and months."""
+    return json.dumps(
+        {"files": [asdict(file) for file in sorted(files, key=lambda f: f.key)]}, separators=(",", ":")
+    )
+
+
+def decode_cursor(cursor: str | None) -> list[LandingFile]:
+    if not cursor:
+        return []
+    return [
+        LandingFile(**{**entry, "months": tuple(entry["months"])})
+        for entry in json.loads(cursor).get("files", [])
+    ]
 
 
 def _inventory(files: list[LandingFile], kind: str) -> dg.AssetMaterialization:
@@ -57,7 +86,7 @@ def _plan(
     """The plan, with weather runs kept off months whose crime data was refused, and the known months."""
     known = list(context.instance.get_dynamic_partitions(months.name))
     plan = plan_ingest(previous, current, known)
-    weather_months = {month for run in plan.runs if run.assets == WEATHER_ASSETS for month in run.months}
+    weather_months = {month for run in plan.runs if run.rebuilds == WEATHER for month in run.months}
     refused = refused_crime_months(context.instance, weather_months) if weather_months else {}
     if refused:
         plan = plan_ingest(previous, current, known, refused_months=refused)
@@ -92,7 +121,7 @@ def _ingest_requests(
                 dg.RunRequest(
                     run_key=planned.run_key + suffix,
                     job_name=ingest_job.name,
-                    asset_selection=[dg.AssetKey(asset) for asset in planned.assets],
+                    asset_selection=ingested_keys(planned),
                     tags={RANGE_START_TAG: first, RANGE_END_TAG: last, FILE_TAG: planned.run_key[:200]},
                 )
             )

@@ -73,7 +73,7 @@ def test_landing_a_comunas_file_runs_the_asset_once(home, instance, landing):
     _drop(landing / "caba_comunas.geojson", shared_comunas(), time.time())
     first = evaluate_landing_sensor(instance)
     (request,) = first.run_requests
-    assert request.job_name == "comuna_boundaries" and request.run_key.startswith("boundaries:caba_comunas")
+    assert request.job_name == "boundaries" and request.run_key.startswith("boundaries:caba_comunas")
     assert execute(instance, request).success
     assert _metadata(instance)["total_area_km2"] == pytest.approx(204.1, abs=0.3)
     stored = json.loads(open_store(str(home / "warehouse")).read(WAREHOUSE_KEY))

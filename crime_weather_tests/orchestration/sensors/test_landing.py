@@ -90,3 +90,25 @@ def test_the_latest_landed_release_wins_overlapping_months(instance, landing):
     assert execute(instance, request).success
     meta = instance.get_latest_materialization_event(dg.AssetKey("raw_crime")).asset_materialization.metadata
     assert meta["source_file"].value == "b_2020.csv" and meta["layout"].value == "delitos_2020"
+
+
+def test_the_cursor_keeps_every_file_it_saw_and_a_plan_maps_to_the_ingest_assets(instance):
+    # `instance` open like every test here: Dagster keeps the last instance's state storage in a
+    # context variable, and a test without one left the next test's Definitions reading a dead one.
+    from crime_weather.orchestration.assets.ingest import daily_features, raw_crime, raw_weather
+    from crime_weather.orchestration.sensors.landing import decode_cursor, encode_cursor, ingested_keys
+    from crime_weather.sources.catalog import CRIME, WEATHER, LandingFile
+    from crime_weather.tables.landing_plan import plan_ingest
+
+    files = [
+        LandingFile("b.csv", "2", 2.0, CRIME, "delitos_current", ("2019-01", "2019-02")),
+        LandingFile("w.csv", "1", 1.0, WEATHER, "smn_daily", ("2019-02",), "detail"),
+    ]
+    assert decode_cursor(encode_cursor(files)) == sorted(files, key=lambda f: f.key)
+    assert decode_cursor(None) == [] and decode_cursor("") == []
+    assert plan_ingest(decode_cursor(encode_cursor(files)), files, ["2019-01", "2019-02"]).is_empty
+    (crime_run,) = plan_ingest([], files[:1], []).runs
+    assert ingested_keys(crime_run) == [raw_crime.key, raw_weather.key, daily_features.key]
+    newer_weather = LandingFile("w.csv", "2", 3.0, WEATHER, "smn_daily", ("2019-02",))
+    (weather_run,) = plan_ingest(files, [files[0], newer_weather], ["2019-01", "2019-02"]).runs
+    assert ingested_keys(weather_run) == [raw_weather.key, daily_features.key]

@@ -101,3 +101,59 @@ def test_weather_effects_follow_each_retrain_and_not_each_partition(instance):
     # (`make retrain` selects weather_effects with the model assets).
     instance.report_runless_asset_event(dg.AssetMaterialization("champion_model"))
     assert automation.tick() == {**NOTHING, "weather_effects": 0}
+
+
+def test_every_asset_of_the_retrain_chain_carries_its_condition_and_is_selected_by_key(instance):
+    # `instance` open, as the daemon's is: loading Definitions reads its state storage.
+    from crime_weather.orchestration.assets.effects import weather_effects
+    from crime_weather.orchestration.assets.ingest import daily_features
+    from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
+    from crime_weather.orchestration.conditions import AFTER_RETRAIN, FOLLOW_UPSTREAM, RETRAIN_ON_NEW_FEATURES
+    from crime_weather.orchestration.jobs import RETRAIN_CHAIN
+
+    expected = {
+        train_test_split.key: RETRAIN_ON_NEW_FEATURES,
+        challenger_model.key: FOLLOW_UPSTREAM,
+        champion_model.key: FOLLOW_UPSTREAM,
+        weather_effects.key: AFTER_RETRAIN,
+    }
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    chain = {asset.key for asset in RETRAIN_CHAIN}
+    assert chain == set(expected)
+    for key, condition in expected.items():  # as served by the code location, not as imported
+        assert defs.resolve_assets_def(key).automation_conditions_by_key[key] == condition
+    assert daily_features.key in graph.get(train_test_split.key).parent_keys  # what starts the chain
+    sensor = defs.resolve_sensor_def("retrain_on_new_features")
+    assert sensor.asset_selection.resolve(graph) == chain
+    assert defs.resolve_job_def("retrain").asset_layer.selected_asset_keys == chain
+
+    # Every selection is made of keys: one that names an asset no longer there raises, never silently
+    # selects nothing (what matching by name did).
+    with pytest.raises(dg.DagsterInvalidSubsetError):
+        dg.AssetSelection.assets(dg.AssetKey("champion_model_renamed")).resolve(graph)
+
+
+def test_the_automation_modules_name_no_asset_in_a_string(instance):
+    """A renamed asset must break an import, not a string nobody updates."""
+    import ast
+    from pathlib import Path
+
+    import crime_weather
+
+    package = Path(crime_weather.__file__).parent
+    modules = [
+        package / "tables" / "landing_plan.py",
+        package / "orchestration" / "conditions.py",
+        package / "orchestration" / "jobs.py",
+        *sorted((package / "orchestration" / "sensors").glob("*.py")),
+        *sorted((package / "orchestration" / "schedules").glob("*.py")),
+    ]
+    names = {key.to_user_string() for key in build_definitions().resolve_asset_graph().get_all_asset_keys()}
+    found = {
+        (module.name, node.value)
+        for module in modules
+        for node in ast.walk(ast.parse(module.read_text()))
+        if isinstance(node, ast.Constant) and node.value in names
+    }
+    assert len(modules) > 8 and not found
