@@ -11,9 +11,9 @@ import pytest
 from crime_weather.core.storage import LocalStore, open_store
 from crime_weather.orchestration.assets.boundaries import comuna_boundaries
 from crime_weather.orchestration.resources import LandingZone, WarehouseIOManager
+from crime_weather.orchestration.sensors.landing import encode_cursor
 from crime_weather.sources.boundaries import WAREHOUSE_KEY
 from crime_weather.sources.catalog import REJECTED, LandingFile
-from crime_weather.tables.landing_plan import encode_cursor
 from crime_weather_tests.comunas import shared_comunas, synthetic_comunas, to_bytes
 from crime_weather_tests.dagster_helpers import evaluate_landing_sensor, execute, materialize
 
