@@ -135,7 +135,9 @@ def test_one_fit_per_origin_gives_the_one_month_backtest_at_h1(data, scored):
 def test_the_horizon_metrics_table_and_plot_reach_the_mlflow_run(tmp_path):
     frames = synthetic_features(MONTHS[:7])
     split = temporal_split(frames, test_months=2)
-    budget = TrainingBudget(trials=1, timeout_seconds=10, search_folds=1, backtest_folds=3, seed=SEED)
+    budget = TrainingBudget(
+        search_trials=1, search_timeout_seconds=10, search_folds=1, backtest_folds=3, seed=SEED
+    )
     training = TrainingData.of(split, budget)
     client = client_for(tracking_uri(tmp_path))
     experiment = experiment_id(client, "horizons", (tmp_path / "artifacts").as_uri())

@@ -24,7 +24,10 @@ NAME = "crime_weather"
 def _train_weak_challenger(uri: str, frames) -> str:
     """The weak configuration on every month, evaluated and registered as challenger_model would."""
     client = MlflowClient(uri, uri)
-    training = TrainingData.of(temporal_split(frames, 2), TrainingBudget(1, 10.0, 2, 3, 0))
+    training = TrainingData.of(
+        temporal_split(frames, 2),
+        TrainingBudget(search_trials=1, search_timeout_seconds=10, search_folds=2, backtest_folds=3, seed=0),
+    )
     with run(client, experiment_id(client, NAME), "weak challenger") as parent:
         trained = train_configuration(
             model_config(weak=True),
