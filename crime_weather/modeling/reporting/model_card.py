@@ -18,7 +18,7 @@ from typing import Any
 # Columns of the per-horizon table: metric suffix -> header.
 HORIZON_COLUMNS = {
     "poisson_deviance": "mean Poisson deviance",
-    "best_naive_poisson_deviance": "best naive level",
+    "best_naive_poisson_deviance": "best naive level, deviance",
     "pred_over_obs": "predicted / observed",
     "coverage_80": "80 % interval coverage",
     "coverage_95": "95 % interval coverage",
