@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.entities import LoggedModelStatus
 
 from crime_weather.core.names import TARGET
 from crime_weather.modeling.estimation.config import DEFAULT_GLM, ModelConfig
@@ -14,6 +15,7 @@ from crime_weather.modeling.registry.tracking import client_for, experiment_id, 
 from crime_weather.modeling.registry.versions import (
     TAG_CONFIG,
     TAG_HISTORY_END,
+    alias_version,
     describe_version,
     load_pipeline,
     register,
@@ -36,8 +38,15 @@ def test_a_registered_pipeline_loads_and_predicts_the_same(tmp_path, config):
     tags = {TAG_CONFIG: config.to_json(), TAG_HISTORY_END: history_end(pipeline)}
     with run(client, experiment_id(client, "test", (tmp_path / "artifacts").as_uri()), "model") as logged:
         version = register(logged, pipeline, inputs.head(5), "crime_weather", tags)
-    registered = client.get_model_version("crime_weather", version)
+    client.set_registered_model_alias("crime_weather", "champion", version)
+    registered = alias_version(client, "crime_weather", "champion")  # models:/crime_weather@champion
     loaded = load_pipeline(uri, registered)
+    (logged_model,) = client.search_logged_models([logged.experiment_id])  # MLflow's "Logged models"
+    assert logged_model.status == LoggedModelStatus.READY and logged_model.source_run_id == logged.run_id
+    assert registered.source == logged_model.artifact_location  # one copy of the model, served from there
+    assert json.loads(logged_model.tags["mlflow.modelVersions"]) == [
+        {"name": "crime_weather", "version": version}
+    ]
     rows = inputs.sample(200, random_state=0)
     np.testing.assert_array_equal(loaded.predict(rows), pipeline.predict(rows))
     info = describe_version(client, registered)
