@@ -44,7 +44,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.installed ## create or update .venv from uv.lock (run and test do it first)
 
 run: install ## the whole platform on this machine, in the foreground (Ctrl-C stops it)
-	$(VENV)/bin/python -m crime_weather.runtime.supervisor
+	$(VENV)/bin/crime-weather run
 
 test: install ## ruff, pip-audit and the whole test suite (what CI runs)
 	$(VENV)/bin/python -m crime_weather_tests.system_deps
@@ -102,7 +102,7 @@ bench-effects: install ## benchmark: the weather-effects GLM on all shared data,
 # -> champion -> weather effects) to the Dagster instance's run queue (one retrain at a time), which the
 # daemon launches, and prints its status until it ends.
 retrain: install ## retrain and promote now through the run queue, with make run running
-	$(VENV)/bin/python -m crime_weather.runtime.retrain
+	$(VENV)/bin/crime-weather retrain
 
 clean: ## remove .venv, .tools and the caches
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

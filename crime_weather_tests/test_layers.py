@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "crime_weather"
 
 # Lowest first: a layer may import its own and the layers before it.
-LAYERS = ("core", "sources", "tables", "modeling", "orchestration", "runtime", "definitions")
+LAYERS = ("core", "sources", "tables", "modeling", "orchestration", "runtime", "cli", "definitions")
 PURE = ("core", "sources", "tables", "modeling")  # no Dagster: plain functions with plain tests
 # What the API may import: the API image has no Dagster.
 SERVING_MAY_IMPORT = ("core", "sources", "tables", "modeling")

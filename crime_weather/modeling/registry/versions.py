@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from mlflow.entities import LoggedModel, LoggedModelStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 from sklearn.pipeline import Pipeline
 
 from crime_weather.modeling.estimation.pipeline import TRUSTED_TYPES
@@ -73,9 +75,25 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> ModelVersion |
         raise
 
 
+def log_model(run: RunLog, local: Path, tags: dict[str, str]) -> LoggedModel:
+    """The saved model folder `local` as a READY LoggedModel of `run`'s experiment, from `run`: one
+    copy of the artifacts, which the registered version points at."""
+    client = run.client
+    logged = client.create_logged_model(
+        run.experiment_id, name="model", source_run_id=run.run_id, tags=tags, model_type="sklearn"
+    )
+    try:
+        client.log_model_artifacts(logged.model_id, str(local))
+    except Exception:
+        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        raise
+    return client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+
+
 def register(run: RunLog, pipeline: Pipeline, example: pd.DataFrame, name: str, tags: dict[str, str]) -> str:
-    """Log `pipeline` as the run's `model` artifact (skops, our trusted types, a signature and an input
-    example), register it as a new version of `name` with `tags`, and return the version."""
+    """Log `pipeline` as an MLflow LoggedModel of the run (skops, our trusted types, a signature and an
+    input example: MLflow's "Logged models" lists it), register it as a new version of `name` with
+    `tags`, and return the version."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
@@ -89,7 +107,7 @@ def register(run: RunLog, pipeline: Pipeline, example: pd.DataFrame, name: str, 
             signature=infer_signature(example, pipeline.predict(example)),
             input_example=example,
         )
-        run.folder(local, "model")
+        logged = log_model(run, local, tags)
     client = run.client
     try:
         client.create_registered_model(name)
@@ -97,8 +115,12 @@ def register(run: RunLog, pipeline: Pipeline, example: pd.DataFrame, name: str, 
         if error.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
     version = client.create_model_version(
-        name, source=f"{run.artifact_uri}/model", run_id=run.run_id, tags=tags
+        name, source=logged.artifact_location, run_id=run.run_id, tags=tags, model_id=logged.model_id
     )
+    # What MLflow's own register_model records: the logged model's page links to its versions (the
+    # registry's SQL store keeps no model_id on a version).
+    links = [{"name": name, "version": str(version.version)}]
+    client.set_logged_model_tags(logged.model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(links)})
     return str(version.version)
 
 

@@ -14,6 +14,8 @@ from threadpoolctl import threadpool_limits
 
 from crime_weather.core.months import months_of
 from crime_weather.core.names import TARGET
+from crime_weather.modeling.forecasting.horizon import MAX_HORIZON_DAYS
+from crime_weather.modeling.registry.cards import write_model_card
 from crime_weather.modeling.registry.versions import CHALLENGER, CHAMPION, alias_version
 from crime_weather.modeling.selection.contest import candidate, hold_contest
 from crime_weather.modeling.selection.promotion import (
@@ -34,6 +36,17 @@ from crime_weather.orchestration.conditions import FOLLOW_UPSTREAM, RETRAIN_ON_N
 from crime_weather.orchestration.metadata import date_range
 from crime_weather.orchestration.resources import MlflowTracking, TrainingPolicy
 from crime_weather.tables.validation import validate_split
+
+
+def _write_card(context: dg.AssetExecutionContext, mlflow_tracking: MlflowTracking, version: str) -> None:
+    """The version's model card as its MLflow description; a card that cannot be written is a
+    warning, not a failed retrain (the version itself is registered and sound)."""
+    try:
+        write_model_card(
+            mlflow_tracking.client(), mlflow_tracking.registered_model, version, MAX_HORIZON_DAYS
+        )
+    except Exception as error:
+        context.log.warning(f"v{version}: the model card was not written ({type(error).__name__}: {error})")
 
 
 def _split_from(frames: dict[str, pd.DataFrame]) -> TemporalSplit:
@@ -112,6 +125,7 @@ def challenger_model(
             start_from=start_from,
         )
     trained = report.trained
+    _write_card(context, mlflow_tracking, trained.version)
     context.log.info(
         f"challenger v{trained.version} ({trained.config.label}): backtest deviance "
         f"{trained.metrics['backtest_poisson_deviance']:.4f}, best naive "
@@ -212,6 +226,8 @@ def champion_model(
         contest = hold_contest(client, challenger, champion, training_data, training.seed)
     decision = decide(contest)
     chosen = _served(context, decision, contest, training_data, mlflow_tracking, training.seed)
+    if chosen != str(challenger.version):  # a champion refit (new) or kept (maybe from before cards)
+        _write_card(context, mlflow_tracking, chosen)
     metrics, verdicts, promoted_at, blocked_by = _gate(context, mlflow_tracking, contest, decision, chosen)
     previous = str(champion.version) if champion else None
     serving = previous if blocked_by else chosen

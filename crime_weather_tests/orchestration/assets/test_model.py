@@ -69,6 +69,9 @@ def test_the_retrain_registers_a_champion_refit_on_every_month_with_its_lineage(
     assert json.loads(tags["trained_months"]) == MONTHS  # served: refit on all the months present
     assert json.loads(tags["test_months"]) == MONTHS[6:] and json.loads(tags["backtest_months"]) == MONTHS[5:]
     assert tags["history_end"] == "2019-08-31"
+    card = champion.description  # its model card (crime_weather/modeling/reporting/model_card.py)
+    assert card.startswith("# crime_weather v1") and "8 months, 2019-01 to 2019-08" in card
+    assert "Data through: 2019-08-31" in card and "| 1 month |" in card and "weather features: yes" in card
     assert ModelConfig.from_json(tags["model_config"]).weather
     assert len(tags["training_data_fingerprint"]) == 16 and tags["git_commit"]
     assert tags["promotion_decision"] == "promoted" and tags["promoted_at"]

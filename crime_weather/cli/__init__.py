@@ -1,0 +1,1 @@
+"""The command line `crime-weather`: the platform's top layer, for people and for scripts (`--json`)."""
