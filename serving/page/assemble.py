@@ -140,7 +140,7 @@ def _scores(scorecards: Any) -> tuple[list[ScoreLine] | None, str | None]:
             month=row.month,
             source=row.source,
             source_key=row.source_key,
-            horizon=f"{row.horizon} {row.horizon_unit}",
+            horizon=f"{row.horizon} {row.horizon_unit}{'' if row.horizon == 1 else 's'}",
             n=row.n,
             deviance=row.poisson_deviance,
             naive_deviance=row.best_naive_poisson_deviance,

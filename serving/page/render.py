@@ -169,11 +169,17 @@ def _card(card: ChampionCard | None, reason: str | None) -> str:
     )
 
 
+def _claim(line: ScoreLine) -> str:
+    if line.source == "outlook":
+        return f"outlook of v{line.source_key}"
+    return f"{line.source} issued {line.source_key}"
+
+
 def _scorecard(scores: list[ScoreLine] | None, reason: str | None) -> str:
     if scores is None:
         return '<h2>Live scorecard</h2><div id="scorecard">' + _why(reason or "no scorecard yet") + "</div>"
     rows = "".join(
-        f"<tr><td>{_text(line.month)}</td><td>{_text(line.source)} {_text(line.source_key)}</td>"
+        f"<tr><td>{_text(line.month)}</td><td>{_text(_claim(line))}</td>"
         f"<td>{_text(line.horizon)}</td><td>{line.n}</td><td>{line.deviance:.3f}</td>"
         f"<td>{_number(line.naive_deviance, 3)}</td><td>{line.coverage_80:.0%}</td></tr>"
         for line in scores
