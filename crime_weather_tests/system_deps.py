@@ -1,6 +1,7 @@
 """Installs the Debian packages the test suite needs when they are missing (`make test` runs it).
 
-A fresh machine has Python, pip, make and apt only; the topology tests need real servers.
+A fresh machine has Python, pip, make and apt only; the topology tests need real servers and the
+page's test a real browser.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ PACKAGES: dict[str, str] = {
     "initdb": "postgresql",
     "pg_ctl": "postgresql",
     "psql": "postgresql",
+    # The page in a real browser (crime_weather_tests/serving/test_page.py): headless Chromium.
+    "chromium": "chromium",
 }
 
 # Debian installs the server binaries per major version, off PATH (/usr/lib/postgresql/15/bin).

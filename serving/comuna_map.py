@@ -94,7 +94,7 @@ class ComunaMap:
                 fill, shown, value_attr = (
                     colour_at(share),
                     _format(value) + suffix,
-                    f' data-value="{value:g}"',
+                    f' data-value="{float(value)!r}"',  # exact: a page test compares it
                 )
             label = (labels or {}).get(number) or f"Comuna {number}: {shown}"
             parts.append(

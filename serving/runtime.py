@@ -14,10 +14,12 @@ from typing import Any
 from litestar.di import Provide
 
 from crime_weather.core.settings import Settings, get_settings
+from serving.boundaries_reader import BoundariesReader
 from serving.effects_reader import EffectsReader
 from serving.forecast_reader import ForecastReader
 from serving.metrics import Metrics
 from serving.model_store import ModelStore
+from serving.page.champion import VerdictReader
 from serving.predictor import Predictor
 from serving.settings import ApiSettings
 
@@ -32,6 +34,8 @@ class Runtime:
     predictor: Predictor
     effects: EffectsReader
     forecasts: ForecastReader
+    boundaries: BoundariesReader
+    verdicts: VerdictReader
 
     @classmethod
     def from_settings(cls, platform: Settings | None = None, api: ApiSettings | None = None) -> Runtime:
@@ -48,6 +52,8 @@ class Runtime:
             predictor=Predictor(api, store, metrics),
             effects=EffectsReader(store, platform.tracking_uri, ttl=api.poll_seconds),
             forecasts=ForecastReader.from_settings(platform),
+            boundaries=BoundariesReader.from_settings(platform),
+            verdicts=VerdictReader(platform.tracking_uri),
         )
 
     def dependencies(self) -> dict[str, Provide]:
@@ -58,6 +64,8 @@ class Runtime:
             "predictor": _constant(self.predictor),
             "effects": _constant(self.effects),
             "forecasts": _constant(self.forecasts),
+            "boundaries": _constant(self.boundaries),
+            "verdicts": _constant(self.verdicts),
         }
 
 
