@@ -15,6 +15,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from serving.controllers.effects import EffectsController
 from serving.controllers.forecast import ForecastController
 from serving.controllers.predictions import PredictionController
+from serving.controllers.scorecard import ScorecardController
 from serving.controllers.status import StatusController
 from serving.decoding import close_struct_schemas
 from serving.errors import problem_response
@@ -29,7 +30,13 @@ def create_app(runtime: Runtime | None = None, *, freeze_gc: bool = False) -> Li
     the cyclic GC, a process-wide change."""
     runtime = runtime or Runtime.from_settings()
     app = Litestar(
-        route_handlers=[PredictionController, StatusController, EffectsController, ForecastController],
+        route_handlers=[
+            PredictionController,
+            StatusController,
+            EffectsController,
+            ForecastController,
+            ScorecardController,
+        ],
         dependencies=runtime.dependencies(),
         lifespan=[lifespan(runtime, freeze_gc=freeze_gc)],
         request_max_body_size=runtime.settings.max_body_bytes,

@@ -19,6 +19,7 @@ from serving.forecast_reader import ForecastReader
 from serving.metrics import Metrics
 from serving.model_store import ModelStore
 from serving.predictor import Predictor
+from serving.scorecard_reader import ScorecardReader
 from serving.settings import ApiSettings
 
 
@@ -32,6 +33,7 @@ class Runtime:
     predictor: Predictor
     effects: EffectsReader
     forecasts: ForecastReader
+    scorecards: ScorecardReader
 
     @classmethod
     def from_settings(cls, platform: Settings | None = None, api: ApiSettings | None = None) -> Runtime:
@@ -41,6 +43,8 @@ class Runtime:
         api = api or ApiSettings()
         store = ModelStore(platform.tracking_uri, platform.registered_model)
         metrics = Metrics(store)
+        scorecards = ScorecardReader.from_settings(platform, ttl=api.poll_seconds)
+        metrics.watch_live_scores(store, scorecards)
         return cls(
             settings=api,
             store=store,
@@ -48,6 +52,7 @@ class Runtime:
             predictor=Predictor(api, store, metrics),
             effects=EffectsReader(store, platform.tracking_uri, ttl=api.poll_seconds),
             forecasts=ForecastReader.from_settings(platform),
+            scorecards=scorecards,
         )
 
     def dependencies(self) -> dict[str, Provide]:
@@ -58,6 +63,7 @@ class Runtime:
             "predictor": _constant(self.predictor),
             "effects": _constant(self.effects),
             "forecasts": _constant(self.forecasts),
+            "scorecards": _constant(self.scorecards),
         }
 
 
