@@ -43,7 +43,11 @@ def month_table(month: str, outlooks: int, issues: int, rng: np.random.Generator
     table = pd.DataFrame(keys, columns=["source", "source_key", "model_version", "horizon_unit", "horizon"])
     rows = len(table)
     table.insert(0, "month", month)
-    table.insert(4, "issued_at", pd.Timestamp("2024-01-01T10:00:00Z"))
+    table.insert(
+        4,
+        "issued_at",
+        pd.Series(pd.Timestamp("2024-01-01T10:00:00Z"), index=table.index).astype("datetime64[ns, UTC]"),
+    )
     outlook = (table["source"] == "outlook").to_numpy()
     table["n"] = np.where(outlook, 450, 15)
     table["observed_robberies"] = table["n"] * rng.uniform(4, 6, rows)
@@ -68,17 +72,19 @@ def month_table(month: str, outlooks: int, issues: int, rng: np.random.Generator
     return forecast_scorecard_schema(month).validate(table)
 
 
-def timed(client: httpx.Client, path: str, params: dict, requests: int) -> tuple[list[float], int, int]:
+def timed(
+    client: httpx.Client, path: str, params: dict, requests: int, rows: bool = True
+) -> tuple[list[float], int, int]:
     for _ in range(20):  # warm-up: the first read of the warehouse, the thread pool
         client.get(path, params=params).raise_for_status()
-    times, rows, size = [], 0, 0
+    times, count, size = [], 0, 0
     for _ in range(requests):
         start = time.perf_counter()
         response = client.get(path, params=params)
         times.append((time.perf_counter() - start) * 1000)
         response.raise_for_status()
-        rows, size = len(response.json()["rows"]), len(response.content)
-    return times, rows, size
+        count, size = len(response.json()["rows"]) if rows else 0, len(response.content)
+    return times, count, size
 
 
 def main() -> None:
@@ -108,6 +114,9 @@ def main() -> None:
     server = api_server(uri, port, folder / "api.log").start()
     try:
         wait_http(f"http://127.0.0.1:{port}/health", timeout=120)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            times, _, _ = timed(client, "/health/live", {}, args.requests, rows=False)
+            print(f"{'GET /health/live (floor)':>24}: median {statistics.median(times):6.2f} ms")
         queries = {
             "everything": {},
             "one month": {"month": months[-1]},

@@ -75,6 +75,11 @@ class ScorecardReader:
     def from_settings(cls, settings: Settings, ttl: float) -> ScorecardReader:
         return cls(open_store(settings.warehouse, settings.s3_endpoint_url), ttl)
 
+    def fresh(self) -> Snapshot | None:
+        """What was read, if read within the TTL (no I/O); else None."""
+        snapshot = self._snapshot
+        return snapshot if snapshot is not None and time.monotonic() - snapshot.at <= self.ttl else None
+
     def current(self) -> Snapshot:
         """What is stored, at most `ttl` seconds old. Blocks on the warehouse: call it off the loop.
         An unreadable warehouse raises only when nothing was read before: else the last read stays."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
 from litestar import Controller, get
@@ -24,14 +25,13 @@ class ScorecardController(Controller):
 
     @get(
         "/scorecard",
-        sync_to_thread=True,  # a warehouse read (a file or S3) blocks, at most once per TTL
         responses=problem_specs(400, 404, 503),
         summary="How the platform's claims fared: the stored forecast_scorecard",
         description="Each stored claim source (a champion's outlook, a forecast issue) per month and "
         "horizon: n, mean Poisson deviance, MAE, predicted/observed, 80 % and 95 % coverage, and the "
         "naive levels issued with an outlook. 404 until a month is scored.",
     )
-    def scorecard(
+    async def scorecard(
         self,
         scorecards: NamedDependency[ScorecardReader],
         store: NamedDependency[ModelStore],
@@ -57,7 +57,10 @@ class ScorecardController(Controller):
         ] = None,
     ) -> ForecastScorecard:
         try:
-            snapshot = scorecards.current()
+            # Read within the TTL: answered on the loop. Else the warehouse is read (a file or S3): off it.
+            snapshot = scorecards.fresh() or await asyncio.get_running_loop().run_in_executor(
+                None, scorecards.current
+            )
         except Exception as error:  # an unreachable bucket, a damaged file: say so, do not crash
             detail = f"the scorecard cannot be read from the warehouse ({type(error).__name__})"
             raise Refused(503, detail) from error
