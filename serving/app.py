@@ -16,6 +16,7 @@ from serving.controllers.effects import EffectsController
 from serving.controllers.forecast import ForecastController
 from serving.controllers.page import PageController
 from serving.controllers.predictions import PredictionController
+from serving.controllers.scorecard import ScorecardController
 from serving.controllers.status import StatusController
 from serving.decoding import close_struct_schemas
 from serving.errors import problem_response
@@ -36,6 +37,7 @@ def create_app(runtime: Runtime | None = None, *, freeze_gc: bool = False) -> Li
             EffectsController,
             ForecastController,
             PageController,
+            ScorecardController,
         ],
         dependencies=runtime.dependencies(),
         lifespan=[lifespan(runtime, freeze_gc=freeze_gc)],

@@ -4,6 +4,8 @@ Per request (serving/instrument.py): a counter and a latency histogram by route,
 and the requests in flight. Per model call: rows predicted and rows per call, by source (`single`:
 micro-batched single predictions, `batch`: one /predict/batch request). Read at scrape time from the
 model store: the champion's version (info), its age since promotion, loads, registry poll failures.
+And how the champion's own claims fared once the truth landed (`crime_weather_live_*` by horizon
+month, from the stored forecast_scorecard: LiveScoreCollector).
 
 The hot path pays about a microsecond per request (RequestCollector); benchmarks/serving.py and
 benchmarks/request_path.py measure the bare framework with and without it.
@@ -37,6 +39,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:  # the bare benchmark app uses Metrics without the model stack
     from serving.model_store import ModelStore
+    from serving.scorecard_reader import ScorecardReader
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 PREFIX: Final = "crime_weather_api"
@@ -69,6 +72,10 @@ class Metrics:
         )
         if store is not None:
             self.registry.register(ModelCollector(store))
+
+    def watch_live_scores(self, store: ModelStore, scorecards: ScorecardReader) -> None:
+        """Expose the serving champion's graded claims (LiveScoreCollector)."""
+        self.registry.register(LiveScoreCollector(store, scorecards))
 
     def model_call(self, source: str, rows: int) -> None:
         self._predictions.labels(source).inc(rows)
@@ -167,6 +174,45 @@ class ModelCollector(Collector):
         if store.registry.reachable is not None:
             reachable.add_metric([], 1 if store.registry.reachable else 0)
         yield reachable
+
+
+# gauge name -> (scorecard column, help): the figures of the checks `calibrated` and `beats_naive`.
+LIVE_GAUGES: Final = {
+    "crime_weather_live_pred_over_obs": (
+        "pred_over_obs",
+        "The serving champion's outlook: expected / observed robberies on its latest scored month, by "
+        "horizon month (calibrated: 0.85..1.15).",
+    ),
+    "crime_weather_live_coverage_80": (
+        "coverage_80",
+        "The serving champion's outlook: share of observed counts inside its 80 % intervals on its latest "
+        "scored month, by horizon month (calibrated: 0.70..0.90).",
+    ),
+    "crime_weather_live_deviance": (
+        "poisson_deviance",
+        "The serving champion's outlook: mean Poisson deviance per comuna-day on its latest scored month, "
+        "by horizon month (beats_naive: no higher than the best naive level's).",
+    ),
+}
+
+
+class LiveScoreCollector(Collector):
+    """The serving champion's latest judged scores per horizon, from the scorecard last read (a scrape
+    never waits for the warehouse: a stale read is refreshed in the background for the next one)."""
+
+    def __init__(self, store: ModelStore, scorecards: ScorecardReader) -> None:
+        self.store = store
+        self.scorecards = scorecards
+
+    def collect(self) -> Iterator[Metric]:
+        champion = self.store.champion
+        scores = self.scorecards.live(champion.version) if champion is not None else {}
+        for name, (column, documentation) in LIVE_GAUGES.items():
+            gauge = GaugeMetricFamily(name, documentation, labels=("horizon",))
+            for horizon, row in sorted(scores.items()):
+                if row[column] == row[column]:  # NaN (nothing observed) is left out
+                    gauge.add_metric([str(horizon)], float(row[column]))
+            yield gauge
 
 
 def _timestamp(iso: str | None) -> float | None:

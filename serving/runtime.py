@@ -21,6 +21,7 @@ from serving.metrics import Metrics
 from serving.model_store import ModelStore
 from serving.page.champion import VerdictReader
 from serving.predictor import Predictor
+from serving.scorecard_reader import ScorecardReader
 from serving.settings import ApiSettings
 
 
@@ -36,6 +37,7 @@ class Runtime:
     forecasts: ForecastReader
     boundaries: BoundariesReader
     verdicts: VerdictReader
+    scorecards: ScorecardReader
 
     @classmethod
     def from_settings(cls, platform: Settings | None = None, api: ApiSettings | None = None) -> Runtime:
@@ -45,6 +47,8 @@ class Runtime:
         api = api or ApiSettings()
         store = ModelStore(platform.tracking_uri, platform.registered_model)
         metrics = Metrics(store)
+        scorecards = ScorecardReader.from_settings(platform, ttl=api.poll_seconds)
+        metrics.watch_live_scores(store, scorecards)
         return cls(
             settings=api,
             store=store,
@@ -54,6 +58,7 @@ class Runtime:
             forecasts=ForecastReader.from_settings(platform),
             boundaries=BoundariesReader.from_settings(platform),
             verdicts=VerdictReader(platform.tracking_uri),
+            scorecards=scorecards,
         )
 
     def dependencies(self) -> dict[str, Provide]:
@@ -66,6 +71,7 @@ class Runtime:
             "forecasts": _constant(self.forecasts),
             "boundaries": _constant(self.boundaries),
             "verdicts": _constant(self.verdicts),
+            "scorecards": _constant(self.scorecards),
         }
 
 

@@ -218,3 +218,59 @@ class Forecast(Struct):
     model_version: Annotated[str, Meta(description="Registered version of the champion that predicted it.")]
     weather_source: Annotated[str, Meta(description="Where the weather forecast came from.")]
     rows: Annotated[list[ForecastRow], Meta(description="Day by day, comuna 1..15 within a day.")]
+
+
+class NaiveScore(Struct):
+    """A naive level issued with an outlook (the comuna x weekday mean over the last n days of data
+    known then), scored on the same comuna-days as the claim."""
+
+    poisson_deviance: Annotated[float, Meta(ge=0)]
+    mae: Annotated[float, Meta(ge=0)]
+    pred_over_obs: float | None
+
+
+class ScorecardRow(Struct):
+    """One stored claim source at one horizon on one month, graded against the observed counts."""
+
+    month: Annotated[str, Meta(examples=["2019-07"], description="The scored month (YYYY-MM).")]
+    source: Annotated[
+        Literal["outlook", "forecast"],
+        Meta(description="outlook: a champion's claim made at its promotion; forecast: a daily issue."),
+    ]
+    source_key: Annotated[str, Meta(description="The outlook's model version, or the forecast's issue date.")]
+    model_version: Annotated[str, Meta(description="Registered version of the model that claimed it.")]
+    issued_at: Annotated[datetime.datetime, Meta(description="When the claim was made (UTC).")]
+    horizon_unit: Annotated[Literal["month", "day"], Meta(description="month: outlooks; day: forecasts.")]
+    horizon: Annotated[
+        int, Meta(ge=1, description="Horizon month (1..6) after the model's data, or lead day (1..7).")
+    ]
+    n: Annotated[int, Meta(ge=1, description="Comuna-days scored.")]
+    observed_robberies: Annotated[float, Meta(ge=0)]
+    expected_robberies: Annotated[float, Meta(ge=0, description="What the claims summed to.")]
+    poisson_deviance: Annotated[float, Meta(ge=0, description="Mean Poisson deviance per comuna-day.")]
+    mae: Annotated[float, Meta(ge=0, description="Mean absolute error per comuna-day.")]
+    pred_over_obs: Annotated[
+        float | None, Meta(description="Expected / observed robberies; null when none was observed.")
+    ]
+    coverage_80: Annotated[float, Meta(ge=0, le=1, description="Share of counts inside the 80 % interval.")]
+    coverage_95: Annotated[float, Meta(ge=0, le=1, description="Share of counts inside the 95 % interval.")]
+    naive: Annotated[
+        dict[str, NaiveScore],
+        Meta(
+            description="Each naive level issued with the claim, by name (naive_28d ...); {} for forecasts."
+        ),
+    ]
+    best_naive: Annotated[str | None, Meta(description="The naive level with the lowest deviance.")]
+    best_naive_poisson_deviance: float | None
+
+
+class ForecastScorecard(Struct):
+    """forecast_scorecard as stored: every claim the platform made, graded as the truth landed."""
+
+    scored_months: Annotated[list[str], Meta(description="Every month holding a score (YYYY-MM).")]
+    serving_champion: Annotated[
+        str | None, Meta(description="The version served now (the gauges' version); null: none loaded.")
+    ]
+    rows: Annotated[
+        list[ScorecardRow], Meta(description="By month, source, source key and horizon; filtered if asked.")
+    ]
