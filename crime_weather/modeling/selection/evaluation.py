@@ -7,8 +7,9 @@
 - Fixed window: the last `test_months` months, trained on the months before them, levels as known at
   the split: the series of numbers every model since the first one has been logged with.
 
-Each arm is calibrated per horizon first (modeling.selection.calibration) on the months before the
-backtest's first, and every fit of the arm carries that calibration, the refit that serves included.
+The configuration is calibrated per horizon first (modeling.selection.calibration) on the months
+before the backtest's first, and every fit of it carries that calibration: both backtest arms (so
+they differ only in the weather), the fixed window and the refit that serves.
 """
 
 from __future__ import annotations
@@ -73,11 +74,11 @@ class Backtest:
 
 def run_backtest(config: ModelConfig, data: MonthlyData, months: list[str], seed: int) -> Backtest:
     """The configuration and its no-weather arm from each of `months`, beside the naive levels, at
-    every horizon, each arm calibrated on the months before the first of `months`; the fold months
-    themselves (h = 1) carry the claims."""
+    every horizon, both with the configuration's calibration (fitted on the months before the first
+    of `months`: the arms differ only in the weather); the fold months themselves (h = 1) carry the
+    claims."""
     calibration = calibrate(config, data, months[0], seed)
-    no_weather = calibrate(config.without_weather(), data, months[0], seed)
-    horizons = horizon_frame(config, data, months, seed, calibrations=(calibration, no_weather))
+    horizons = horizon_frame(config, data, months, seed, calibration=calibration)
     frame = first_month(horizons)
     bar = best_naive(frame)
     columns = [MODEL, NO_WEATHER, *(naive_name(w) for w in NAIVE_WINDOWS)]

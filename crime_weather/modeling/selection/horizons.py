@@ -106,14 +106,14 @@ def horizon_frame(
     origins: list[str],
     seed: int,
     months: int = HORIZON_MONTHS,
-    calibrations: tuple[HorizonCalibration | None, HorizonCalibration | None] = (None, None),
+    calibration: HorizonCalibration | None = None,
 ) -> pd.DataFrame:
-    """The horizon rows with the configuration, its no-weather arm (each with its own calibration,
-    `calibrations`: (weather, no weather)) and the naive levels."""
+    """The horizon rows with the configuration and its no-weather arm (both with `calibration`, so
+    they differ only in the weather) and the naive levels."""
     frame = horizon_rows(data, origins, months)
-    frame[MODEL], frame[DISPERSION] = predict_horizons(config, data, origins, seed, months, calibrations[0])
+    frame[MODEL], frame[DISPERSION] = predict_horizons(config, data, origins, seed, months, calibration)
     no_weather = config.without_weather()
-    frame[NO_WEATHER], _ = predict_horizons(no_weather, data, origins, seed, months, calibrations[1])
+    frame[NO_WEATHER], _ = predict_horizons(no_weather, data, origins, seed, months, calibration)
     for name, values in naive_horizon_columns(data, frame).items():
         frame[name] = values
     return frame
