@@ -94,3 +94,18 @@ def test_the_regression_guard_compares_the_rows_both_backtests_predicted():
     assert guard is not None and guard.low > 0  # measurably worse on the common days: trips
     assert regression_guard(now, None, seed=0) is None  # nothing recorded: the guard cannot apply
     assert regression_guard(now, recorded.assign(date=recorded["date"] - pd.Timedelta(days=400)), 0) is None
+
+
+def test_a_challenger_better_next_month_but_worse_months_ahead_is_refused_and_every_horizon_recorded():
+    horizons = ((1, BETTER), (2, STRADDLES), (3, REGRESSED))
+    contest = replace(_contest(comparison=BETTER), horizons=horizons)
+    decision = decide(contest)
+    assert decision.action is Action.REFIT_CHAMPION and decision.label == "rejected"
+    assert "worse at h = [3]" in decision.reason
+    assert all(f"h{h} {difference}" in decision.reason for h, difference in horizons)
+
+
+def test_a_challenger_better_next_month_and_not_worse_beyond_the_ci_later_is_promoted():
+    contest = replace(_contest(comparison=BETTER), horizons=((1, BETTER), (2, STRADDLES), (6, STRADDLES)))
+    decision = decide(contest)
+    assert decision.action is Action.SERVE_CHALLENGER and "h6" in decision.reason
