@@ -243,8 +243,8 @@ def summary(
         "",
         *horizon_lines(trained),
         "",
-        "**Per-horizon calibration** (fitted on the 24 month origins before the backtest's first, their months "
-        "before it: never a backtest month; the level factor is shrunk to 1 as far as those origins disagree; "
+        "**Per-horizon calibration** (fitted on the 12 month origins before the backtest's first, their months "
+        "before it: never a backtest month; the level factor is applied only where its 95 % CI, origins resampled, excludes 1; "
         "the dispersion makes the 80 %/95 % intervals cover those rows at nominal):",
         "",
         *calibration_lines(trained),

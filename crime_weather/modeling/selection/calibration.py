@@ -7,10 +7,10 @@ backtest does, but on the months before the backtest's first one: from each of t
 CALIBRATION_ORIGINS month starts before it, one fit (uncalibrated) predicts its months 1..6 that lie
 before the backtest. Per horizon h:
 
-- the level factor is the mean over origins of log(observed / predicted), shrunk towards 0 (a factor
-  of 1) as far as the origins disagree (positive-part James-Stein: times max(0, 1 - se^2 / mean^2)).
-  The drift of a frozen level changes sign from one year to the next (2018 rose, 2019 fell): a
-  factor the origins do not agree on would extrapolate last year's drift into this year's;
+- the level factor is exp of the mean over origins of log(observed / predicted), applied only when
+  its 95 % CI (origins resampled in blocks, as every claim of the backtest) excludes 0, else 1. The
+  drift of a frozen level changes sign from one year to the next (2018 rose, 2019 fell): a factor
+  the origins do not agree on would extrapolate last year's drift into this year's;
 - the dispersion alpha_h is the negative-binomial alpha (on a grid, 0 = Poisson) whose 80 % and 95 %
   intervals, around the corrected predictions, cover those rows closest to nominal.
 
@@ -28,10 +28,11 @@ from crime_weather.core.names import TARGET
 from crime_weather.modeling.estimation.config import ModelConfig
 from crime_weather.modeling.estimation.intervals import coverage
 from crime_weather.modeling.features.horizon import HORIZON_MONTHS, HorizonCalibration
+from crime_weather.modeling.selection.bootstrap import fold_interval
 from crime_weather.modeling.selection.folds import MIN_TRAIN_MONTHS, MonthlyData
 from crime_weather.modeling.selection.horizons import horizon_rows, predict_horizons
 
-CALIBRATION_ORIGINS = 24  # two years of origins: drifts up and down average out, 19 of them reach h = 6
+CALIBRATION_ORIGINS = 12  # a year of origins (every season), 7 of them reach h = 6; each costs a fit
 DISPERSION_GRID = np.round(np.arange(0.0, 0.2001, 0.005), 3)
 NOMINAL = (0.8, 0.95)
 
@@ -42,15 +43,17 @@ def calibration_origins(data: MonthlyData, before: str, origins: int = CALIBRATI
     return usable[-origins:]
 
 
-def shrunk_factor(y: np.ndarray, expected: np.ndarray, origin: np.ndarray) -> float:
-    """exp of the mean per-origin log(observed / predicted), shrunk towards 0 by its standard error."""
-    frame = pd.DataFrame({"y": y, "mu": expected, "origin": origin}).groupby("origin")[["y", "mu"]].sum()
+def level_factor(y: np.ndarray, expected: np.ndarray, origin: np.ndarray, seed: int) -> float:
+    """exp of the mean per-origin log(observed / predicted) when its 95 % CI (origins resampled in
+    blocks, modeling.selection.bootstrap) excludes 0, else 1: a correction needs its CI."""
+    frame = (
+        pd.DataFrame({"y": y, "mu": expected, "origin": origin})
+        .groupby("origin", sort=True)[["y", "mu"]]
+        .sum()
+    )
     logs = np.log(np.maximum(frame["y"], 1.0) / frame["mu"]).to_numpy()
-    mean = float(logs.mean())
-    if len(logs) < 2 or mean == 0:
-        return 1.0
-    variance = float(logs.var(ddof=1)) / len(logs)
-    return float(np.exp(mean * max(0.0, 1 - variance / mean**2)))
+    drift = fold_interval(logs, seed=seed)
+    return float(np.exp(drift.estimate)) if drift.excludes_zero else 1.0
 
 
 def fitted_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
@@ -82,7 +85,7 @@ def calibrate(
             factors.append(factors[-1])
             dispersion.append(dispersion[-1])
             continue
-        factor = shrunk_factor(y[part], expected[part], origin[part])
+        factor = level_factor(y[part], expected[part], origin[part], seed)
         factors.append(factor)
         dispersion.append(fitted_dispersion(y[part], expected[part] * factor))
     return HorizonCalibration(tuple(factors[1:]), tuple(dispersion[1:]))
