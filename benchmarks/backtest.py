@@ -244,7 +244,7 @@ def summary(
         *horizon_lines(trained),
         "",
         "**Per-horizon calibration** (fitted on the 12 month origins before the backtest's first, their months "
-        "before it: never a backtest month; the level factor is applied only where its 95 % CI, origins resampled, excludes 1; "
+        "before it: never a backtest month; the level factor is off (calibration.LEVEL_CORRECTION); "
         "the dispersion makes the 80 %/95 % intervals cover those rows at nominal):",
         "",
         *calibration_lines(trained),

@@ -34,7 +34,7 @@ from crime_weather.modeling.selection.horizons import horizon_rows, predict_hori
 
 # Off, as measured on the shared data (benchmarks/backtest.py, 2026-12-06): fitted on 2018-03..2019-02
 # (a rising level) the h = 6 factor was 1.073 with a CI excluding 1, and the backtest year's level fell:
-# h = 6 deviance 1.70 against 1.55 without it, worse than the naive level. The drift of a frozen
+# h = 6 deviance 1.70 against 1.51 without it, worse than the naive level. The drift of a frozen
 # level is not stable from one year to the next; the intervals' dispersion carries its uncertainty.
 LEVEL_CORRECTION = False
 CALIBRATION_ORIGINS = 12  # a year of origins (every season), 7 of them reach h = 6; each costs a fit
