@@ -88,11 +88,13 @@ def count_interval(
 
 
 def prediction_intervals(
-    pipeline: Pipeline, inputs: pd.DataFrame, expected: npt.ArrayLike
+    pipeline: Pipeline | object, inputs: pd.DataFrame, expected: npt.ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(low 80 %, high 80 %, low 95 %, high 95 %) of each row of `inputs` (the model's raw inputs)
-    whose expected count is `expected`, with the fitted pipeline's dispersion at the row's horizon."""
-    alpha = pipeline.named_steps["features"].dispersion(inputs)
+    whose expected count is `expected`, with the fitted pipeline's dispersion at the row's horizon
+    (Poisson for a model without one, e.g. anything that only has `predict`)."""
+    features = getattr(pipeline, "named_steps", {}).get("features")
+    alpha = features.dispersion(inputs) if hasattr(features, "dispersion") else 0.0
     low_80, high_80 = count_interval(expected, 0.8, alpha)
     low_95, high_95 = count_interval(expected, 0.95, alpha)
     return low_80, high_80, low_95, high_95
