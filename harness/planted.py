@@ -9,6 +9,7 @@ counts (overdispersed like the real ones, ~1.4).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,11 +29,15 @@ def planted_features(
     *,
     alpha: float = 0.03,
     day_shock_sd: float = 0.04,
+    trend_per_year: float = -0.10,
+    level_steps: Sequence[tuple[str, float]] = (),
 ) -> dict[str, pd.DataFrame]:
     """daily_features-shaped frames per month (`YYYY-MM`), robberies drawn with the planted effects.
 
     `alpha` is the negative-binomial overdispersion (0: Poisson), `day_shock_sd` the sd of the log
-    shock every comuna shares on one day.
+    shock every comuna shares on one day, `trend_per_year` the log change of the level per year and
+    `level_steps` (day, ratio) steps of every comuna's level from that day on (cumulative: a drop and
+    its recovery are two steps).
     """
     rng = np.random.default_rng(seed)
     days = pd.date_range(first, last, freq="D")
@@ -63,9 +68,11 @@ def planted_features(
         math.log(RAIN_RATIO) * rainy
         + math.log(TEMP_RATIO) * anomaly
         + 0.06 * np.cos(angle)  # season
-        - 0.10 * (days - days[0]).days.to_numpy() / 365.25  # the level falls 10 % a year
+        + trend_per_year * (days - days[0]).days.to_numpy() / 365.25  # by default it falls 10 % a year
         + rng.normal(0, day_shock_sd, len(days))
     )
+    for start, ratio in level_steps:
+        log_day = log_day + math.log(ratio) * (days >= pd.Timestamp(start))
     grid = pd.MultiIndex.from_product([days, COMUNAS], names=["date", "comuna"]).to_frame(index=False)
     grid = grid.join(weather.set_index("date"), on="date")
     grid = pd.concat([grid, calendar_columns(grid["date"])], axis=1)

@@ -13,7 +13,7 @@ import pandas as pd
 from msgspec.structs import astuple
 
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
-from crime_weather.modeling.estimation.intervals import poisson_interval
+from crime_weather.modeling.estimation.intervals import prediction_intervals
 from serving.model_store import Champion
 from serving.structs.requests import Observation
 from serving.structs.responses import Interval, RowPrediction
@@ -40,13 +40,13 @@ def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
 
 def predict_rows(champion: Champion, observations: Sequence[Observation]) -> list[RowPrediction]:
     """One model call for all `observations`; for each, in order, the expected count (>= 0) and its
-    80 % and 95 % Poisson prediction intervals."""
-    values = np.asarray(champion.pipeline.predict(observations_frame(observations)), dtype=np.float64)
+    80 % and 95 % prediction intervals (the pipeline's, calibrated per horizon)."""
+    frame = observations_frame(observations)
+    values = np.asarray(champion.pipeline.predict(frame), dtype=np.float64)
     if values.shape != (len(observations),) or not np.isfinite(values).all():
         raise RuntimeError(f"model v{champion.version} returned unusable predictions (shape {values.shape})")
     values = np.clip(values, 0.0, None)
-    low_80, high_80 = poisson_interval(values, 0.8)
-    low_95, high_95 = poisson_interval(values, 0.95)
+    low_80, high_80, low_95, high_95 = prediction_intervals(champion.pipeline, frame, values)
     return [
         RowPrediction(value, Interval(a, b), Interval(c, d))
         for value, a, b, c, d in zip(

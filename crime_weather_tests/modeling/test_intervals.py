@@ -1,9 +1,14 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import poisson
+from scipy.stats import nbinom, poisson
 
-from crime_weather.modeling.estimation.intervals import poisson_interval, poisson_quantile
+from crime_weather.modeling.estimation.intervals import (
+    count_interval,
+    coverage,
+    poisson_interval,
+    poisson_quantile,
+)
 from crime_weather.modeling.forecasting.forecast import city_totals
 
 
@@ -70,3 +75,33 @@ def test_the_fast_quantile_is_scipys_exactly(probability):
         [[0.0, 1e-12, 1e-3, 0.5, 1.0, 2.0], rng.uniform(0, 400, 50_000), rng.exponential(3, 20_000)]
     )
     assert np.array_equal(poisson_quantile(means, probability), poisson.ppf(probability, means))
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.3])
+def test_negative_binomial_bounds_are_scipys_quantiles(alpha):
+    means = np.array([0.0, 0.3, 2.0, 17.5, 60.0, 250.0])
+    size = 1 / alpha
+    for level in (0.8, 0.95):
+        low, high = count_interval(means, level, alpha)
+        tail = (1 - level) / 2
+        expected_low = nbinom.ppf(tail, size, size / (size + means))
+        expected_high = nbinom.ppf(1 - tail, size, size / (size + means))
+        assert low.tolist() == expected_low.tolist() and high.tolist() == expected_high.tolist()
+
+
+def test_a_dispersion_per_row_widens_only_its_rows_and_zero_is_poisson():
+    means = np.full(4, 12.0)
+    low, high = count_interval(means, 0.8, np.array([0.0, 0.0, 0.1, 0.1]))
+    poisson_low, poisson_high = poisson_interval(means, 0.8)
+    assert low[:2].tolist() == poisson_low[:2].tolist() and high[:2].tolist() == poisson_high[:2].tolist()
+    assert low[2] < low[0] and high[2] > high[0]
+
+
+def test_simulated_overdispersed_counts_are_covered_at_the_level_by_their_dispersion():
+    rng = np.random.default_rng(3)
+    means, alpha = rng.uniform(2, 40, 200_000), 0.08
+    counts = rng.poisson(means * rng.gamma(1 / alpha, alpha, len(means)))
+    for level in (0.8, 0.95):
+        # Discrete counts: at least `level`, a few points more (as Poisson intervals of Poisson counts).
+        assert level - 0.005 <= coverage(counts, means, level, alpha) <= level + 0.05
+        assert coverage(counts, means, level) < level - 0.05  # Poisson intervals would not

@@ -103,3 +103,18 @@ def test_the_gate_applies_only_when_the_alias_would_move():
     assert changes_champion(_contest(), CHALLENGER.version)  # the challenger takes over
     assert changes_champion(_contest(), "3")  # a refit of the champion's configuration
     assert not changes_champion(_contest(), CHAMPION.version)  # the champion stays
+
+
+def test_a_challenger_better_next_month_but_worse_months_ahead_is_refused_and_every_horizon_recorded():
+    horizons = ((1, BETTER), (2, STRADDLES), (3, REGRESSED))
+    contest = replace(_contest(comparison=BETTER), horizons=horizons)
+    decision = decide(contest)
+    assert decision.action is Action.REFIT_CHAMPION and decision.label == "rejected"
+    assert "worse at h = [3]" in decision.reason
+    assert all(f"h{h} {difference}" in decision.reason for h, difference in horizons)
+
+
+def test_a_challenger_better_next_month_and_not_worse_beyond_the_ci_later_is_promoted():
+    contest = replace(_contest(comparison=BETTER), horizons=((1, BETTER), (2, STRADDLES), (6, STRADDLES)))
+    decision = decide(contest)
+    assert decision.action is Action.SERVE_CHALLENGER and "h6" in decision.reason

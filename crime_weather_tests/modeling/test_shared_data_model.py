@@ -37,8 +37,10 @@ def test_the_study_configuration_reproduces_the_study_and_beats_every_naive_leve
     frame = backtest.frame
     assert frame["model"].sum() / frame["robberies"].sum() == pytest.approx(1.0, abs=0.05)
     folds = backtest.folds
-    assert folds["coverage_80"].mean() == pytest.approx(0.80, abs=0.02)
-    assert folds["coverage_95"].mean() == pytest.approx(0.95, abs=0.01)
+    # Intervals calibrated on 2018-03..2019-02, where Poisson ones covered ~0.77 at h = 1: wider than
+    # 2019 (a calmer year, Poisson 0.80) needs, so at or a little above nominal.
+    assert 0.80 <= folds["coverage_80"].mean() <= 0.86
+    assert 0.95 <= folds["coverage_95"].mean() <= 0.98
 
 
 def test_a_request_without_weather_predicts_as_normal_weather_does(data: MonthlyData):

@@ -2,7 +2,7 @@
 
 Pipeline(LevelFeatures -> OffsetRegressor(family)). Everything the model needs from the raw
 observation, the level included, is derived inside, so the logged MLflow model is all that training
-and serving share.
+and serving share: the per-horizon calibration (level factors, interval dispersion) included.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
 from crime_weather.modeling.estimation.config import HGB, ModelConfig
 from crime_weather.modeling.estimation.estimators import OffsetRegressor, SplineGLM, gradient_boosting
+from crime_weather.modeling.features.horizon import HorizonCalibration
 from crime_weather.modeling.features.transformer import LevelFeatures
 
 
@@ -22,13 +23,27 @@ def offset_model(config: ModelConfig, seed: int = 42) -> OffsetRegressor:
     return OffsetRegressor(estimator)
 
 
-def build_pipeline(config: ModelConfig, seed: int = 42) -> Pipeline:
+def build_pipeline(
+    config: ModelConfig, seed: int = 42, calibration: HorizonCalibration | None = None
+) -> Pipeline:
+    """The configuration's pipeline; `calibration` (None: none, Poisson intervals) per month horizon."""
+    calibration = calibration or HorizonCalibration()
+    features = LevelFeatures(
+        level=config.level,
+        weather=config.weather,
+        horizon_factors=calibration.factors,
+        horizon_dispersion=calibration.dispersion,
+    )
     return Pipeline(
         [
-            ("features", LevelFeatures(level=config.level, weather=config.weather)),
+            ("features", features),
             ("model", offset_model(config, seed)),
         ]
     )
+
+
+def features_of(pipeline: Pipeline) -> LevelFeatures:
+    return pipeline.named_steps["features"]
 
 
 def history_end(pipeline: Pipeline) -> str:

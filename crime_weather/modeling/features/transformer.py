@@ -6,7 +6,11 @@ lookup) and the day-of-year weather normals. Array-based: one pass of numpy over
 per-row Python, no DataFrame built.
 
 Origins: a date inside the history takes the level at the start of its month (what was known then);
-a date after it takes the level at the day after the history ends (the last level known).
+a date after it takes the level at the day after the history ends (the last level known), times the
+factor calibrated for its month horizon (features.horizon): a level frozen months ago drifts from
+the one the model would have then, and the factor corrects that drift on average. The factors and the
+horizons' interval dispersion are set from outside (fitted on months the backtest never scores), so
+they travel with the fitted pipeline to serving.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from crime_weather.core.names import COMUNAS, WEATHER_FIELDS
+from crime_weather.modeling.features.horizon import HorizonCalibration, month_horizon
 from crime_weather.modeling.features.levels import LevelSpec, level_table
 from crime_weather.modeling.features.matrix import feature_layout
 from crime_weather.modeling.features.normals import normals_table
@@ -46,9 +51,17 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
     the model study found they earn nothing (+0.0023 deviance [-0.005, +0.010]).
     """
 
-    def __init__(self, level: str = "ewm30_cmom28", weather: bool = True) -> None:
+    def __init__(
+        self,
+        level: str = "ewm30_cmom28",
+        weather: bool = True,
+        horizon_factors: tuple[float, ...] = (),
+        horizon_dispersion: tuple[float, ...] = (),
+    ) -> None:
         self.level = level
         self.weather = weather
+        self.horizon_factors = horizon_factors  # per month horizon 1..H, on the frozen level; () = 1
+        self.horizon_dispersion = horizon_dispersion  # NB alpha per month horizon; () = Poisson
 
     def fit(self, X: pd.DataFrame, y: Any) -> LevelFeatures:
         days = terms.as_days(X["date"])
@@ -91,13 +104,30 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
         last = len(self.levels_) - 1
         return np.clip(np.where(inside, month, last), 0, last)
 
+    def horizons(self, days: np.ndarray) -> np.ndarray:
+        """The month horizon of each day (features.horizon.month_horizon; 1 inside the history)."""
+        return month_horizon(days, self.last_day_)
+
+    def level_factors(self, days: np.ndarray) -> np.ndarray:
+        """The calibrated factor of each day's frozen level: 1 inside the history (the fit's rows)."""
+        factors = HorizonCalibration.lookup(
+            tuple(getattr(self, "horizon_factors", ())), self.horizons(days), 1.0
+        )
+        return np.where(days.astype("int64") > self.last_day_, factors, 1.0)
+
+    def dispersion(self, X: pd.DataFrame) -> np.ndarray:
+        """The negative-binomial alpha of each row's interval, by its month horizon (0: Poisson)."""
+        days = terms.as_days(X["date"])
+        values = tuple(getattr(self, "horizon_dispersion", ()))  # a model saved before: Poisson
+        return HorizonCalibration.lookup(values, self.horizons(days), 0.0)
+
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         days = terms.as_days(X["date"])
         comuna = np.asarray(X["comuna"], dtype="int64") - 1
         rows = self.origin_rows(days)
         doy = terms.day_of_year(days)
         columns = {
-            terms.LEVEL: self.levels_[rows, comuna],
+            terms.LEVEL: self.levels_[rows, comuna] * self.level_factors(days),
             terms.HISTORY_DAYS: self.history_days_[rows].astype("float64"),
             terms.COMUNA: comuna.astype("float64"),
             terms.WEEKDAY: terms.weekday(days).astype("float64"),

@@ -12,11 +12,22 @@ import numpy as np
 import pandas as pd
 
 from crime_weather.core.names import COMUNAS, FORECAST_COLUMNS, INTERVAL_LEVELS, WEATHER_FIELDS
-from crime_weather.modeling.estimation.intervals import poisson_interval
+from crime_weather.modeling.estimation.intervals import poisson_interval, prediction_intervals
 from crime_weather.modeling.estimation.pipeline import model_input
 
 Predict = Callable[[pd.DataFrame], np.ndarray]
 _STRING = pd.StringDtype("pyarrow")
+
+
+def _model_intervals(predict: Predict, inputs: pd.DataFrame, expected: np.ndarray) -> dict[str, np.ndarray]:
+    """The model's own intervals (estimation.intervals.prediction_intervals: calibrated per horizon)
+    when `predict` is a fitted pipeline's `predict`, else Poisson ones."""
+    pipeline = getattr(predict, "__self__", None)
+    if pipeline is None or "features" not in getattr(pipeline, "named_steps", {}):
+        return _intervals(expected)
+    bounds = prediction_intervals(pipeline, inputs, expected)
+    names = [f"interval_{level}_{side}" for level in INTERVAL_LEVELS for side in ("low", "high")]
+    return dict(zip(names, bounds, strict=True))
 
 
 def _intervals(expected: np.ndarray) -> dict[str, np.ndarray]:
@@ -39,7 +50,8 @@ def forecast_table(
     weather used, and what made it (model version, weather source, when).
 
     `predict` takes the model's raw inputs (`model_input`: date as an ISO string, comuna, weather that
-    may be null) and returns expected counts; the champion's `pipeline.predict`.
+    may be null) and returns expected counts; the champion's `pipeline.predict`, whose pipeline then
+    gives the intervals (the same function as the API's, so its dispersion at each day's horizon).
     """
     days = pd.DatetimeIndex(pd.to_datetime(weather["date"]), name="date").astype("datetime64[ns]")
     if days.has_duplicates:
@@ -50,10 +62,11 @@ def forecast_table(
     rows["comuna"] = rows["comuna"].astype("int64")
     for name in WEATHER_FIELDS:
         rows[name] = rows[name].astype("float64")
-    expected = np.clip(np.asarray(predict(model_input(rows)), dtype="float64"), 0, None)
+    inputs = model_input(rows)
+    expected = np.clip(np.asarray(predict(inputs), dtype="float64"), 0, None)
     if len(expected) != len(rows) or not np.isfinite(expected).all():
         raise ValueError("the model returned a non-finite prediction or one per row too few")
-    table = rows.assign(expected_robberies=expected, **_intervals(expected))
+    table = rows.assign(expected_robberies=expected, **_model_intervals(predict, inputs, expected))
     table["model_version"] = pd.Series(model_version, index=table.index, dtype=_STRING)
     table["weather_source"] = pd.Series(weather_source, index=table.index, dtype=_STRING)
     table["issued_at"] = pd.Series(issued_at, index=table.index).astype("datetime64[ns, UTC]")
@@ -62,6 +75,7 @@ def forecast_table(
 
 def city_totals(forecast: pd.DataFrame) -> pd.DataFrame:
     """Per day, the city's expected robberies (sum over comunas) and its intervals: the sum of
-    independent Poisson counts is Poisson with the summed mean."""
+    independent Poisson counts is Poisson with the summed mean (the horizon's extra dispersion is
+    not carried into the city total: the table has no column for it)."""
     totals = forecast.groupby("date", sort=True)["expected_robberies"].sum().reset_index()
     return totals.assign(**_intervals(totals["expected_robberies"].to_numpy()))

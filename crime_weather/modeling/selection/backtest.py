@@ -1,7 +1,8 @@
 """Rolling-origin backtest: each fold month predicted by a model trained on every month before it.
 
 A backtest is a frame of the folds' rows (month, date, comuna, robberies) with one column of expected
-robberies per arm: the configuration, its no-weather ablation, the naive levels. Every comparison
+robberies per arm: the configuration, its no-weather ablation, the naive levels (and the dispersion of
+the model's intervals). Every comparison
 (paired differences, per-fold tables, coverage) reads that one frame.
 """
 
@@ -18,6 +19,12 @@ from crime_weather.modeling.estimation.pipeline import build_pipeline
 from crime_weather.modeling.selection.folds import MonthlyData
 
 MODEL, NO_WEATHER = "model", "no_weather"
+DISPERSION = "model_dispersion"  # the NB alpha of the model's intervals per row (absent: Poisson)
+
+
+def model_dispersion(rows: pd.DataFrame) -> np.ndarray | float:
+    """The model's interval dispersion of each row (0, Poisson, in a frame without it)."""
+    return rows[DISPERSION].to_numpy(dtype="float64") if DISPERSION in rows else 0.0
 
 
 def fold_rows(data: MonthlyData, months: list[str]) -> pd.DataFrame:
@@ -73,8 +80,8 @@ def fold_table(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             "expected": round(float(mu.sum()), 1),
             "pred_over_obs": float(mu.sum() / y.sum()) if y.sum() else float("nan"),
             "mae": float(np.abs(y - mu).mean()),
-            "coverage_80": coverage(y, mu, 0.8),
-            "coverage_95": coverage(y, mu, 0.95),
+            "coverage_80": coverage(y, mu, 0.8, model_dispersion(fold)),
+            "coverage_95": coverage(y, mu, 0.95, model_dispersion(fold)),
         }
         for column in columns:
             row[f"{column}_deviance"] = float(unit_deviance(y, fold[column].to_numpy()).mean())

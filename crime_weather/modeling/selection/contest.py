@@ -1,5 +1,7 @@
 """The evidence promotion decides on: the challenger's and the champion's configurations retrained per
-fold on the same backtest folds and data, and the regression guard of a refresh (modeling.promotion)."""
+fold on the same backtest folds and data, each calibrated on the months before them, and scored at
+every month horizon (one fit per origin predicts the fold month and the 5 after it), and the
+regression guard of a refresh (modeling.promotion)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from mlflow.tracking import MlflowClient
 from crime_weather.modeling.estimation.config import ModelConfig
 from crime_weather.modeling.registry.tracking import read_artifact
 from crime_weather.modeling.registry.versions import TAG_CONFIG, TAG_FINGERPRINT
-from crime_weather.modeling.selection.backtest import MODEL, fold_rows, predict_folds
+from crime_weather.modeling.selection.backtest import DISPERSION, MODEL
 from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.calibration import calibrate
+from crime_weather.modeling.selection.horizons import first_month, horizon_rows, predict_horizons
 from crime_weather.modeling.selection.promotion import Candidate, Contest
 from crime_weather.modeling.selection.split import fingerprint
 from crime_weather.modeling.selection.train import BACKTEST_PREDICTIONS, TrainingData
@@ -32,10 +36,24 @@ def candidate(version: ModelVersion) -> Candidate:
 
 
 def backtest_of(config: ModelConfig, training: TrainingData, seed: int) -> pd.DataFrame:
-    """The configuration's backtest predictions on the plan's folds (column `model`)."""
-    frame = fold_rows(training.data, training.plan.backtest)
-    frame[MODEL] = predict_folds(config, training.data, training.plan.backtest, seed)
+    """The configuration's multi-horizon backtest predictions from the plan's folds (column `model`,
+    its calibration fitted on the months before them, as a retrain fits it)."""
+    data, origins = training.data, training.plan.backtest
+    calibration = calibrate(config, data, origins[0], seed)
+    frame = horizon_rows(data, origins)
+    frame[MODEL], frame[DISPERSION] = predict_horizons(config, data, origins, seed, calibration=calibration)
     return frame
+
+
+def horizon_differences(
+    challenger: pd.DataFrame, champion: pd.DataFrame, seed: int
+) -> tuple[tuple[int, Difference], ...]:
+    """Per month horizon: challenger - champion deviance with its CI (origins resampled)."""
+    both = challenger.assign(champion=champion[MODEL].to_numpy())
+    return tuple(
+        (int(h), paired_difference(rows, MODEL, "champion", seed=seed))
+        for h, rows in both.groupby("horizon", sort=True)
+    )
 
 
 def recorded_backtest(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
@@ -72,14 +90,20 @@ def hold_contest(
     if contest.same_configuration and contest.champion_is_fresh:  # the same model again: nothing to measure
         return contest
     champion_now = backtest_of(theirs, training, seed)
-    comparison = None
+    horizons: tuple[tuple[int, Difference], ...] = ()
     if not contest.same_configuration:
-        challenger_now = backtest_of(mine, training, seed)
-        challenger_now["champion"] = champion_now[MODEL].to_numpy()
-        comparison = paired_difference(challenger_now, MODEL, "champion", seed=seed)
+        horizons = horizon_differences(backtest_of(mine, training, seed), champion_now, seed)
+    comparison = dict(horizons).get(1)
     guard = None
     if not contest.champion_is_fresh:
-        guard = regression_guard(champion_now, recorded_backtest(client, contest.champion.run_id), seed)
+        recorded = recorded_backtest(client, contest.champion.run_id)
+        guard = regression_guard(first_month(champion_now), recorded, seed)
     return Contest(
-        contest.challenger, contest.champion, contest.data_fingerprint, contest.folds, comparison, guard
+        contest.challenger,
+        contest.champion,
+        contest.data_fingerprint,
+        contest.folds,
+        comparison,
+        guard,
+        horizons,
     )

@@ -6,11 +6,15 @@
   fold month is the backtest every claim has been made on (h = 1), the others score later horizons.
 - Fixed window: the last `test_months` months, trained on the months before them, levels as known at
   the split: the series of numbers every model since the first one has been logged with.
+
+The configuration is calibrated per horizon first (modeling.selection.calibration) on the months
+before the backtest's first, and every fit of it carries that calibration: both backtest arms (so
+they differ only in the weather), the fixed window and the refit that serves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,14 +30,17 @@ from crime_weather.modeling.estimation.metrics import (
     scores,
 )
 from crime_weather.modeling.estimation.pipeline import build_pipeline
+from crime_weather.modeling.features.horizon import HorizonCalibration
 from crime_weather.modeling.selection.backtest import (
     MODEL,
     NO_WEATHER,
     best_naive,
     fold_table,
     mean_fold_deviance,
+    model_dispersion,
 )
 from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
+from crime_weather.modeling.selection.calibration import calibrate
 from crime_weather.modeling.selection.folds import MonthlyData
 from crime_weather.modeling.selection.horizons import (
     first_month,
@@ -53,6 +60,9 @@ class Backtest:
     versus_best_naive: Difference  # model - best naive: negative when the model is better
     horizon_frame: pd.DataFrame  # every horizon's rows (origin, horizon, ...) with the same columns
     horizons: pd.DataFrame  # per horizon (days 1..7, months 1..6): scores beside the naive levels
+    calibration: HorizonCalibration = field(
+        default_factory=HorizonCalibration
+    )  # the configuration's, for every fit of it
 
     @property
     def months(self) -> list[str]:
@@ -64,8 +74,11 @@ class Backtest:
 
 def run_backtest(config: ModelConfig, data: MonthlyData, months: list[str], seed: int) -> Backtest:
     """The configuration and its no-weather arm from each of `months`, beside the naive levels, at
-    every horizon; the fold months themselves (h = 1) carry the claims."""
-    horizons = horizon_frame(config, data, months, seed)
+    every horizon, both with the configuration's calibration (fitted on the months before the first
+    of `months`: the arms differ only in the weather); the fold months themselves (h = 1) carry the
+    claims."""
+    calibration = calibrate(config, data, months[0], seed)
+    horizons = horizon_frame(config, data, months, seed, calibration=calibration)
     frame = first_month(horizons)
     bar = best_naive(frame)
     columns = [MODEL, NO_WEATHER, *(naive_name(w) for w in NAIVE_WINDOWS)]
@@ -77,6 +90,7 @@ def run_backtest(config: ModelConfig, data: MonthlyData, months: list[str], seed
         versus_best_naive=paired_difference(frame, MODEL, bar, seed=seed),
         horizon_frame=horizons,
         horizons=horizon_table(horizons, seed),
+        calibration=calibration,
     )
 
 
@@ -109,12 +123,15 @@ def backtest_metrics(backtest: Backtest) -> dict[str, float]:
         "backtest_minus_best_naive": versus.estimate,
         "backtest_minus_best_naive_ci_low": versus.low,
         "backtest_minus_best_naive_ci_high": versus.high,
-        "backtest_coverage_80": coverage(y, mu, 0.8),
-        "backtest_coverage_95": coverage(y, mu, 0.95),
+        "backtest_coverage_80": coverage(y, mu, 0.8, model_dispersion(frame)),
+        "backtest_coverage_95": coverage(y, mu, 0.95, model_dispersion(frame)),
         "backtest_folds": float(len(folds)),
     }
     for window in NAIVE_WINDOWS:
         metrics[f"backtest_{naive_name(window)}_poisson_deviance"] = backtest.deviance(naive_name(window))
+    calibration = backtest.calibration
+    for h, (factor, alpha) in enumerate(zip(calibration.factors, calibration.dispersion, strict=True), 1):
+        metrics[f"calibration_h{h}_level_factor"], metrics[f"calibration_h{h}_dispersion"] = factor, alpha
     return {**metrics, **horizon_metrics(backtest.horizons)}
 
 
@@ -124,13 +141,17 @@ class FixedWindow:
     metrics: dict[str, float]
 
 
-def fixed_window(config: ModelConfig, split: TemporalSplit, seed: int) -> FixedWindow:
-    """The last test months, trained on the months before them (levels as known at the split): the
-    model, its no-weather arm, the training mean per comuna x weekday, and the naive levels."""
+def fixed_window(
+    config: ModelConfig, split: TemporalSplit, seed: int, calibration: HorizonCalibration | None = None
+) -> FixedWindow:
+    """The last test months, trained on the months before them (levels as known at the split, with
+    the model's `calibration`): the model, its no-weather arm, the training mean per comuna x
+    weekday, and the naive levels."""
     train_inputs, test_inputs = split.train[list(MODEL_INPUTS)], split.test[list(MODEL_INPUTS)]
     y_train, y_test = split.train[TARGET].to_numpy(), split.test[TARGET].to_numpy()
     frame = split.test[["date", "comuna", TARGET]].assign(month=split.test["date"].dt.strftime("%Y-%m"))
-    frame[MODEL] = build_pipeline(config, seed).fit(train_inputs, y_train).predict(test_inputs)
+    model = build_pipeline(config, seed, calibration).fit(train_inputs, y_train)
+    frame[MODEL] = model.predict(test_inputs)
     frame[NO_WEATHER] = (
         build_pipeline(config.without_weather(), seed).fit(train_inputs, y_train).predict(test_inputs)
     )

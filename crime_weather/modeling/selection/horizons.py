@@ -8,8 +8,10 @@ model has no counts for). Naive levels are frozen at the same origin. Target mon
 absent, so horizon h is scored on the origins with h months of data left.
 
 A horizon frame has the rows (origin, horizon, month, date, comuna, robberies) with one column of
-expected robberies per arm; `month` is the target month, one per origin at each horizon, so the fold
-bootstrap (modeling.selection.bootstrap) resamples origins.
+expected robberies per arm, and the model's interval dispersion per row (DISPERSION: the pipeline's at
+the row's horizon, so coverage is of the intervals the API would give); `month` is the target month,
+one per origin at each horizon, so the fold bootstrap (modeling.selection.bootstrap) resamples origins.
+Horizons are features.horizon.month_horizon, the definition the pipeline itself uses.
 """
 
 from __future__ import annotations
@@ -23,13 +25,21 @@ from crime_weather.core.names import TARGET
 from crime_weather.modeling.estimation.config import ModelConfig
 from crime_weather.modeling.estimation.intervals import coverage
 from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_level, naive_name
-from crime_weather.modeling.estimation.pipeline import build_pipeline
-from crime_weather.modeling.selection.backtest import MODEL, NO_WEATHER, best_naive, mean_fold_deviance
+from crime_weather.modeling.estimation.pipeline import build_pipeline, features_of
+from crime_weather.modeling.features.horizon import HORIZON_MONTHS, HorizonCalibration, month_horizon
+from crime_weather.modeling.selection.backtest import (
+    DISPERSION,
+    MODEL,
+    NO_WEATHER,
+    best_naive,
+    mean_fold_deviance,
+    model_dispersion,
+)
 from crime_weather.modeling.selection.bootstrap import paired_difference
 from crime_weather.modeling.selection.folds import MonthlyData
 
-HORIZON_MONTHS = 6
 HORIZON_DAYS = 7
+
 DAY, MONTH = "day", "month"
 METRICS = ("poisson_deviance", "pred_over_obs", "coverage_80", "coverage_95", "best_naive_poisson_deviance")
 
@@ -47,33 +57,36 @@ def origin_targets(data: MonthlyData, origin: str, months: int = HORIZON_MONTHS)
     return [target for h in range(months) if (target := shift_month(origin, h)) in present]
 
 
-def months_between(origin: str, target: str) -> int:
-    (year, number), (start_year, start_number) = ((int(p) for p in m.split("-")) for m in (target, origin))
-    return (year - start_year) * 12 + number - start_number
-
-
 def horizon_rows(data: MonthlyData, origins: list[str], months: int = HORIZON_MONTHS) -> pd.DataFrame:
     """The rows every origin predicts, origin by origin, each in date and comuna order."""
     parts = []
     for origin in origins:
         for target in origin_targets(data, origin, months):
             rows = data.frame.loc[data.within(target), ["date", "comuna", TARGET]]
-            parts.append(rows.assign(origin=origin, horizon=months_between(origin, target) + 1, month=target))
+            last_day = np.datetime64(f"{origin}-01", "D") - 1  # the data a fit at the origin has
+            horizon = month_horizon(rows["date"].to_numpy(), last_day)
+            parts.append(rows.assign(origin=origin, horizon=horizon, month=target))
     return pd.concat(parts, ignore_index=True)[["origin", "horizon", "month", "date", "comuna", TARGET]]
 
 
 def predict_horizons(
-    config: ModelConfig, data: MonthlyData, origins: list[str], seed: int, months: int = HORIZON_MONTHS
-) -> np.ndarray:
-    """Expected robberies of `horizon_rows(data, origins, months)`: one fit per origin, on every day
-    before it, predicts all of its months."""
-    predictions = []
+    config: ModelConfig,
+    data: MonthlyData,
+    origins: list[str],
+    seed: int,
+    months: int = HORIZON_MONTHS,
+    calibration: HorizonCalibration | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected robberies of `horizon_rows(data, origins, months)` and their interval dispersion: one
+    fit per origin, on every day before it (with `calibration`), predicts all of its months."""
+    predictions, dispersion = [], []
     for origin in origins:
         train = data.before(origin)
-        pipeline = build_pipeline(config, seed).fit(data.inputs[train], data.y[train])
-        targets = np.isin(data.month, origin_targets(data, origin, months))
-        predictions.append(pipeline.predict(data.inputs[targets]))
-    return np.concatenate(predictions)
+        pipeline = build_pipeline(config, seed, calibration).fit(data.inputs[train], data.y[train])
+        targets = data.inputs[np.isin(data.month, origin_targets(data, origin, months))]
+        predictions.append(pipeline.predict(targets))
+        dispersion.append(features_of(pipeline).dispersion(targets))
+    return np.concatenate(predictions), np.concatenate(dispersion)
 
 
 def naive_horizon_columns(data: MonthlyData, rows: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -88,12 +101,19 @@ def naive_horizon_columns(data: MonthlyData, rows: pd.DataFrame) -> dict[str, np
 
 
 def horizon_frame(
-    config: ModelConfig, data: MonthlyData, origins: list[str], seed: int, months: int = HORIZON_MONTHS
+    config: ModelConfig,
+    data: MonthlyData,
+    origins: list[str],
+    seed: int,
+    months: int = HORIZON_MONTHS,
+    calibration: HorizonCalibration | None = None,
 ) -> pd.DataFrame:
-    """The horizon rows with the configuration, its no-weather arm and the naive levels."""
+    """The horizon rows with the configuration and its no-weather arm (both with `calibration`, so
+    they differ only in the weather) and the naive levels."""
     frame = horizon_rows(data, origins, months)
-    frame[MODEL] = predict_horizons(config, data, origins, seed, months)
-    frame[NO_WEATHER] = predict_horizons(config.without_weather(), data, origins, seed, months)
+    frame[MODEL], frame[DISPERSION] = predict_horizons(config, data, origins, seed, months, calibration)
+    no_weather = config.without_weather()
+    frame[NO_WEATHER], _ = predict_horizons(no_weather, data, origins, seed, months, calibration)
     for name, values in naive_horizon_columns(data, frame).items():
         frame[name] = values
     return frame
@@ -131,8 +151,8 @@ def score_horizon(rows: pd.DataFrame, seed: int) -> dict[str, object]:
         "poisson_deviance": mean_fold_deviance(rows, MODEL),
         "mae": float(pd.Series(np.abs(y - mu)).groupby(rows["month"].to_numpy()).mean().mean()),
         "pred_over_obs": float(mu.sum() / y.sum()) if y.sum() else float("nan"),
-        "coverage_80": coverage(y, mu, 0.8),
-        "coverage_95": coverage(y, mu, 0.95),
+        "coverage_80": coverage(y, mu, 0.8, model_dispersion(rows)),
+        "coverage_95": coverage(y, mu, 0.95, model_dispersion(rows)),
         **{f"{arm}_poisson_deviance": mean_fold_deviance(rows, arm) for arm in arms if arm in rows},
         "best_naive": bar,
         "best_naive_poisson_deviance": mean_fold_deviance(rows, bar),

@@ -1,10 +1,12 @@
 """Which model serves: the rule (`decide`, the only place it lives) and its record in the registry.
 
 Promotion compares procedures, not stale artifacts. The challenger's configuration and the champion's
-are each retrained per fold on the same backtest folds and data (modeling.contest), and a different
-configuration takes over only when the paired 95 % CI of (challenger - champion) deviance lies
-entirely below 0. Whichever configuration wins is served refit on all the data present, so new months
-always reach the API:
+are each calibrated and retrained per fold on the same backtest folds and data (modeling.contest) and
+scored at every month horizon h = 1..6 (the API is asked about dates months past the data). A
+different configuration takes over only when it is better at h = 1 (the paired 95 % CI of
+challenger - champion deviance lies entirely below 0) and not worse at any later horizon (no CI
+entirely above 0). Every horizon's difference is recorded in the decision's reason. Whichever
+configuration wins is served refit on all the data present, so new months always reach the API:
 
 - the same configuration as the champion's, refit on new data, is served without a contest;
 - unless the regression guard trips: on the days both its backtest and the champion's recorded
@@ -49,8 +51,18 @@ class Contest:
     champion: Candidate | None
     data_fingerprint: str  # of the data present now
     folds: tuple[str, ...] = ()
-    comparison: Difference | None = None  # challenger - champion configuration, same folds
+    comparison: Difference | None = None  # challenger - champion configuration, same folds, h = 1
     guard: Difference | None = None  # the champion's configuration now - its recorded backtest
+    horizons: tuple[tuple[int, Difference], ...] = ()  # (h, challenger - champion) per month horizon
+
+    @property
+    def worse_horizons(self) -> list[int]:
+        """The horizons past the first where the challenger is worse beyond the CI."""
+        return [h for h, difference in self.horizons if h > 1 and difference.low > 0]
+
+    @property
+    def horizon_summary(self) -> str:
+        return "; ".join(f"h{h} {difference}" for h, difference in self.horizons)
 
     @property
     def same_configuration(self) -> bool:
@@ -125,10 +137,16 @@ def decide(contest: Contest) -> Decision:
         )
     if contest.same_configuration:
         return _holds(contest, "same configuration as the champion")
-    comparison = contest.comparison
+    comparison, worse = contest.comparison, contest.worse_horizons
+    evidence = f" (per horizon: {contest.horizon_summary})" if contest.horizons else ""
+    if comparison is not None and comparison.high < 0 and not worse:
+        return Decision(
+            Action.SERVE_CHALLENGER, "promoted", f"challenger - champion {comparison}: better{evidence}"
+        )
     if comparison is not None and comparison.high < 0:
-        return Decision(Action.SERVE_CHALLENGER, "promoted", f"challenger - champion {comparison}: better")
-    return _holds(contest, f"challenger - champion {comparison}: not better")
+        why = f"challenger - champion {comparison}: better at h = 1 but worse at h = {worse}{evidence}"
+        return _holds(contest, why)
+    return _holds(contest, f"challenger - champion {comparison}: not better{evidence}")
 
 
 def changes_champion(contest: Contest, served: str) -> bool:

@@ -152,10 +152,12 @@ def train_configuration(
     with stages.stage("backtest"):
         backtest = run_backtest(config, training.data, training.plan.backtest, seed)
     with stages.stage("fixed window"):
-        fixed = fixed_window(config, training.split, seed)
+        fixed = fixed_window(config, training.split, seed, backtest.calibration)
     metrics = {**fixed.metrics, **backtest_metrics(backtest)}
     with stages.stage("refit"):
-        pipeline = build_pipeline(config, seed).fit(training.data.inputs, training.data.y)
+        pipeline = build_pipeline(config, seed, backtest.calibration).fit(
+            training.data.inputs, training.data.y
+        )
     with stages.stage("log + register"):
         plot = _log_evaluation(parent, config, backtest, metrics)
         tags = {**lineage_tags(training, pipeline, dagster_run_id), TAG_CONFIG: config.to_json()}
