@@ -177,12 +177,16 @@ class ChallengerReport:
     plots: dict[str, bytes] = field(repr=False)
 
 
-def _trial_logger(parent: RunLog) -> TrialCallback:
+def _trial_logger(parent: RunLog, progress: TrialCallback | None = None) -> TrialCallback:
+    """Each trial as a nested MLflow run, then told to `progress` (the Dagster run log, one line a trial)."""
+
     def log(number: int, config: ModelConfig, score: float, seconds: float) -> None:
         tags = {"search": "weather", "family": config.family}
         with run(parent.client, parent.experiment_id, f"trial-{number:03d}", tags, parent) as trial:
             trial.params({"family": config.family, "level": config.level, **config.params})
             trial.metrics({"search_poisson_deviance": score, "fit_seconds": seconds})
+        if progress is not None:
+            progress(number, config, score, seconds)
 
     return log
 
@@ -211,9 +215,11 @@ def train_challenger(
     registered_model: str,
     dagster_run_id: str,
     start_from: Sequence[ModelConfig] = (),
+    on_trial: TrialCallback | None = None,
 ) -> ChallengerReport:
     """Search (starting from `start_from`, e.g. the champion's configuration, and the model study's),
-    then train, log and register the best configuration with alias `challenger`."""
+    then train, log and register the best configuration with alias `challenger`; `on_trial` hears of
+    every trial as it ends (the search is the longest stage: a user watches it move)."""
     stages = Stages()
     with threadpool_limits(limits=1):  # one thread per fit: measured 3.0 s -> 0.5 s for one HGB fit
         training = TrainingData.of(split, budget)
@@ -225,7 +231,7 @@ def train_challenger(
                 timeout=budget.search_timeout_seconds,
                 seed=budget.seed,
                 start_from=[*start_from, DEFAULT_HGB, DEFAULT_GLM],
-                on_trial=_trial_logger(parent),
+                on_trial=_trial_logger(parent, on_trial),
             )
             history_png = _log_search(parent, result, training.plan)
         trained = train_configuration(

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from crime_weather.core.months import months_of
 from crime_weather.core.names import TARGET
+from crime_weather.modeling.estimation.config import ModelConfig
 from crime_weather.modeling.forecasting.horizon import MAX_HORIZON_DAYS
 from crime_weather.modeling.registry.cards import write_model_card
 from crime_weather.modeling.registry.versions import CHALLENGER, CHAMPION, alias_version
@@ -27,6 +28,7 @@ from crime_weather.modeling.selection.promotion import (
     promote,
     record,
 )
+from crime_weather.modeling.selection.search import TrialCallback
 from crime_weather.modeling.selection.split import TemporalSplit, fingerprint, temporal_split
 from crime_weather.modeling.selection.train import Stages, TrainingData, train_challenger, train_configuration
 from crime_weather.orchestration.assets.ingest import daily_features
@@ -47,6 +49,20 @@ def _write_card(context: dg.AssetExecutionContext, mlflow_tracking: MlflowTracki
         )
     except Exception as error:
         context.log.warning(f"v{version}: the model card was not written ({type(error).__name__}: {error})")
+
+
+def _search_progress(context: dg.AssetExecutionContext, budget: int) -> TrialCallback:
+    """One line in the run log per search trial: the search is minutes long and otherwise silent."""
+    best = [float("inf")]
+
+    def log(number: int, config: ModelConfig, score: float, seconds: float) -> None:
+        best[0] = min(best[0], score)
+        context.log.info(
+            f"search trial {number + 1}/{budget}: {config.label} deviance {score:.4f} "
+            f"({seconds:.1f} s), best so far {best[0]:.4f}"
+        )
+
+    return log
 
 
 def _split_from(frames: dict[str, pd.DataFrame]) -> TemporalSplit:
@@ -123,6 +139,7 @@ def challenger_model(
             registered_model=mlflow_tracking.registered_model,
             dagster_run_id=context.run.run_id,
             start_from=start_from,
+            on_trial=_search_progress(context, training.budget().search_trials),
         )
     trained = report.trained
     _write_card(context, mlflow_tracking, trained.version)

@@ -162,3 +162,15 @@ def test_a_new_month_always_reaches_the_champion(lifecycle):
     assert champion.tags["history_end"] == "2019-09-30"
     assert champion.tags["promotion_decision"] in ("promoted", "refreshed")
     assert json.loads(champion.tags["promotion_folds"]) == ["2019-07", "2019-08", "2019-09"]
+
+
+def test_the_search_reports_each_trial_in_the_dagster_run_log(lifecycle):
+    _, instance, result, _, _ = lifecycle
+    lines = [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if entry.user_message.startswith("search trial ")
+    ]
+    assert [line.split()[2] for line in lines] == ["1/3", "2/3", "3/3"]
+    bests = [float(line.rsplit(" ", 1)[1]) for line in lines]
+    assert bests == sorted(bests, reverse=True), "best so far never rises"
