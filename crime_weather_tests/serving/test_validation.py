@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,6 @@ from litestar.testing import TestClient
 from crime_weather.core.names import WEATHER_BOUNDS
 from crime_weather_tests.serving.conftest import api_settings, runtime_for
 from serving.app import create_app
-from serving.model_store import Champion
 
 GOOD = {"date": "2019-03-24", "comuna": 3}
 
@@ -38,7 +38,7 @@ def guarded(registry: str, home: Path, model: Recorder) -> Iterator[TestClient]:
     runtime = runtime_for(registry, home, api_settings(max_body_bytes=4096, max_batch=5))
     with TestClient(create_app(runtime)) as client:
         store = runtime.store
-        store.champion = Champion(pipeline=model, info=store.champion.info)  # type: ignore[arg-type]
+        store.champion = replace(store.champion, pipeline=model)
         yield client
     if not getattr(client, "valid_input_sent", False):
         assert model.frames == [], "bad input reached the model"
