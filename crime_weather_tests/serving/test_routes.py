@@ -90,6 +90,9 @@ def test_model_gives_the_lineage_of_the_champion(client: TestClient):
         "history_end",
         "model_config",
         "promotion",
+        "data_through",
+        "max_horizon_days",
+        "backtest",
     }
     assert body["history_end"] == "2019-03-31"  # the level is known up to the last day trained on
     assert body["model_config"]["family"] == "hgb" and body["promotion"] is None  # registered, not promoted
