@@ -47,7 +47,7 @@ class Runtime:
             metrics=metrics,
             predictor=Predictor(api, store, metrics),
             effects=EffectsReader(store, platform.tracking_uri, ttl=api.poll_seconds),
-            forecasts=ForecastReader.from_settings(platform),
+            forecasts=ForecastReader.from_settings(platform, api.max_horizon_days),
         )
 
     def dependencies(self) -> dict[str, Provide]:

@@ -17,6 +17,7 @@ from crime_weather.core.names import (
     COMUNAS,
     INTERVAL_COLUMNS,
     INTERVAL_LEVELS,
+    RATE_RATIO_COLUMNS,
     TARGET,
     WEATHER_BOUNDS,
     WEATHER_FIELDS,
@@ -158,21 +159,26 @@ def _forecast_window(issue_date: str | None, days: int | None) -> list[pa.Check]
 
 
 def _nested_intervals(frame: pd.DataFrame) -> pd.Series:
-    """0 <= low 95 <= low 80 <= high 80 <= high 95, row by row."""
+    """0 <= low 95 <= low 80 <= high 80 <= high 95, row by row (rows without intervals pass)."""
     (low_80, high_80), (low_95, high_95) = (
         (frame[f"interval_{level}_low"], frame[f"interval_{level}_high"]) for level in INTERVAL_LEVELS
     )
-    return (low_95 <= low_80) & (low_80 <= high_80) & (high_80 <= high_95)
+    nested = (low_95 <= low_80) & (low_80 <= high_80) & (high_80 <= high_95)
+    return nested.fillna(True).astype(bool)  # no interval (beyond the horizon): nothing to nest
 
 
 def robbery_forecast_schema(issue_date: str | None = None, days: int | None = None) -> pa.DataFrameSchema:
-    """One issue of robbery_forecast: the complete (day x comuna) grid of the forecast days, counts
-    and nested intervals, the weather within bounds, and one model version and issue time."""
+    """One issue of robbery_forecast: the complete (day x comuna) grid of the forecast days, each
+    with its horizon, counts and nested intervals or (beyond the horizon) none and a reason, the
+    weather rate ratio, the weather within bounds, and one model version and issue time."""
     columns = {
         "date": pa.Column("datetime64[ns]", nullable=False),
         "comuna": pa.Column("int64", pa.Check.isin(COMUNAS), nullable=False),
-        "expected_robberies": pa.Column(float, pa.Check.ge(0), nullable=False),
-        **{name: pa.Column("int64", pa.Check.ge(0), nullable=False) for name in INTERVAL_COLUMNS},
+        "horizon_days": pa.Column("int64", nullable=False),
+        "expected_robberies": pa.Column(float, pa.Check.ge(0), nullable=True),
+        **{name: pa.Column("Int64", pa.Check.ge(0), nullable=True) for name in INTERVAL_COLUMNS},
+        "reason": pa.Column(_STRING, nullable=True),
+        **{name: pa.Column(float, pa.Check.gt(0), nullable=True) for name in RATE_RATIO_COLUMNS},
         **_weather_columns(),
         "model_version": pa.Column(_STRING, nullable=False),
         "weather_source": pa.Column(_STRING, nullable=False),
@@ -184,6 +190,12 @@ def robbery_forecast_schema(issue_date: str | None = None, days: int | None = No
             *_forecast_window(issue_date, days),
             pa.Check(
                 _nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"
+            ),
+            pa.Check(
+                lambda frame: frame["expected_robberies"].isna() == frame["reason"].notna(),
+                element_wise=False,
+                error="a row has a count or, beyond the horizon, a reason, never both",
+                name="count_or_reason",
             ),
             _complete_grid(),
             pa.Check(

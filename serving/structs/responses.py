@@ -244,9 +244,26 @@ class ForecastRow(Struct):
 
     date: Annotated[datetime.date, Meta(description="The forecast day.")]
     comuna: Annotated[int, Meta(ge=COMUNAS[0], le=COMUNAS[-1])]
-    expected_robberies: Annotated[float, Meta(ge=0, description="The champion's expected count.")]
-    interval_80: Annotated[Interval, Meta(description="80 % prediction interval of the count.")]
-    interval_95: Annotated[Interval, Meta(description="95 % prediction interval of the count.")]
+    horizon_days: Annotated[
+        int | None, Meta(description="Days from the champion's last day of crime data (data_through).")
+    ]
+    expected_robberies: Annotated[
+        float | None,
+        Meta(ge=0, description="The champion's expected count; null beyond max_horizon_days (see reason)."),
+    ]
+    interval_80: Annotated[Interval | None, Meta(description="80 % prediction interval of the count.")]
+    interval_95: Annotated[Interval | None, Meta(description="95 % prediction interval of the count.")]
+    reason: Annotated[str | None, Meta(description="Why there is no count (beyond the horizon); else null.")]
+    weather_rate_ratio: Annotated[
+        float | None,
+        Meta(
+            gt=0,
+            description="The champion's prediction under the forecast weather / under normal weather "
+            "(day-of-year normals), same comuna-day: relative, so given at any horizon.",
+        ),
+    ]
+    weather_rate_ratio_low: Annotated[float | None, Meta(description="95 % CI; null when not available.")]
+    weather_rate_ratio_high: float | None
     temp_mean: float | None
     temp_min: float | None
     temp_max: float | None
@@ -264,5 +281,14 @@ class Forecast(Struct):
     ]
     issued_at: Annotated[datetime.datetime, Meta(description="When it was computed (UTC).")]
     model_version: Annotated[str, Meta(description="Registered version of the champion that predicted it.")]
-    weather_source: Annotated[str, Meta(description="Where the weather forecast came from.")]
+    weather_source: Annotated[
+        str, Meta(description="Where the weather forecast came from: a file's name or open-meteo.")
+    ]
+    data_through: Annotated[
+        datetime.date | None,
+        Meta(description="The champion's last day of crime data: horizons count from it."),
+    ]
+    max_horizon_days: Annotated[
+        int, Meta(description="Rows further than this from data_through have no counts, only the ratio.")
+    ]
     rows: Annotated[list[ForecastRow], Meta(description="Day by day, comuna 1..15 within a day.")]
