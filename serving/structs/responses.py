@@ -248,18 +248,17 @@ class ForecastRow(Struct):
         int | None, Meta(description="Days from the champion's last day of crime data (data_through).")
     ]
     expected_robberies: Annotated[
-        float | None,
-        Meta(ge=0, description="The champion's expected count; null beyond max_horizon_days (see reason)."),
+        Annotated[float, Meta(ge=0)] | None,
+        Meta(description="The champion's expected count; null beyond max_horizon_days (see reason)."),
     ]
     interval_80: Annotated[Interval | None, Meta(description="80 % prediction interval of the count.")]
     interval_95: Annotated[Interval | None, Meta(description="95 % prediction interval of the count.")]
     reason: Annotated[str | None, Meta(description="Why there is no count (beyond the horizon); else null.")]
     weather_rate_ratio: Annotated[
-        float | None,
+        Annotated[float, Meta(gt=0)] | None,
         Meta(
-            gt=0,
             description="The champion's prediction under the forecast weather / under normal weather "
-            "(day-of-year normals), same comuna-day: relative, so given at any horizon.",
+            "(day-of-year normals), same comuna-day: relative, so given at any horizon."
         ),
     ]
     weather_rate_ratio_low: Annotated[float | None, Meta(description="95 % CI; null when not available.")]
