@@ -37,7 +37,7 @@ OBSERVATIONS = [
     },  # holiday
     {"date": "2019-07-09", "comuna": 15},  # holiday, no weather at all
     {"date": "2019-09-30", "comuna": 8, "temp_mean": None, "humidity_pct": 80.0, "pressure_hpa": 1012.0},
-    {"date": "2019-01-30", "comuna": 12, "temp_mean": 27.0, "wind_speed_kmh": 30.0, "temp_max": 33.0},
+    {"date": "2019-02-14", "comuna": 12, "temp_mean": 27.0, "wind_speed_kmh": 30.0, "temp_max": 33.0},
 ]
 
 
