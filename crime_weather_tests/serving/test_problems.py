@@ -15,7 +15,7 @@ from serving.app import create_app
 from serving.runtime import Runtime
 
 PROBLEM = "application/problem+json"
-MEMBERS = {"type", "title", "status", "detail", "field", "reason"}
+MEMBERS = {"type", "title", "status", "detail", "field", "reason", "errors"}
 
 
 def _problem(response) -> dict:
