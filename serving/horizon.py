@@ -24,33 +24,36 @@ _LISTED = 5  # offending rows named in `detail`; `errors` names them all
 
 @dataclass(frozen=True)
 class DataWindow:
-    """The champion's data: its first day and its last (`data_through`), as numpy days."""
+    """The champion's data: its first day and its last (`data_through`), as proleptic ordinals
+    (`datetime.date.toordinal`): day arithmetic on plain integers, the cheapest numpy takes."""
 
-    first_day: np.datetime64
-    data_through: np.datetime64
+    first_day: int
+    data_through: int
 
     @classmethod
     def of(cls, pipeline: Pipeline) -> DataWindow:
-        first = pipeline.named_steps["features"].history_start
-        return cls(np.datetime64(first, "D"), np.datetime64(data_through(pipeline).date(), "D"))
+        first = datetime.date.fromisoformat(pipeline.named_steps["features"].history_start)
+        return cls(first.toordinal(), data_through(pipeline).date().toordinal())
 
     def horizons(self, days: np.ndarray) -> np.ndarray:
-        """horizon_days of each day (datetime64[D]): negative inside the history, 1 the day after."""
-        return (days - self.data_through).astype("int64")
+        """horizon_days of each day (ordinals): negative inside the history, 1 the day after."""
+        return days - self.data_through
 
     def through(self) -> datetime.date:
-        return self.data_through.astype(datetime.date)
+        return datetime.date.fromordinal(self.data_through)
 
 
 def as_days(dates: Sequence[datetime.date]) -> np.ndarray:
-    return np.array(dates, dtype="datetime64[D]")
+    """The dates as int64 ordinals: ~10x faster than numpy parsing date objects (measured)."""
+    return np.fromiter(map(datetime.date.toordinal, dates), np.int64, len(dates))
 
 
-def _reason(window: DataWindow, day: np.datetime64, horizon: int, max_days: int) -> str:
+def _reason(window: DataWindow, day: int, horizon: int, max_days: int) -> str:
+    date, first = datetime.date.fromordinal(day), datetime.date.fromordinal(window.first_day)
     if day < window.first_day:
-        return f"{day} is before the model's first day of data ({window.first_day})"
+        return f"{date} is before the model's first day of data ({first})"
     return (
-        f"{day} is {horizon} days after the model's data end (data_through {window.data_through}); "
+        f"{date} is {horizon} days after the model's data end (data_through {window.through()}); "
         f"counts are claimed at most {max_days} days ahead, the horizon the backtest validated"
     )
 
@@ -65,7 +68,8 @@ def check_horizon(
     if outside.size == 0:
         return horizons
     problems = [
-        FieldProblem(field(i), _reason(window, days[i], int(horizons[i]), max_days)) for i in outside.tolist()
+        FieldProblem(field(i), _reason(window, int(days[i]), int(horizons[i]), max_days))
+        for i in outside.tolist()
     ]
     listed = "; ".join(f"`{p.field}`: {p.reason}" for p in problems[:_LISTED])
     more = f"; and {len(problems) - _LISTED} more (see `errors`)" if len(problems) > _LISTED else ""
