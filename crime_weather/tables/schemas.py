@@ -16,13 +16,13 @@ import pandera.pandas as pa
 from crime_weather.core.names import (
     COMUNAS,
     INTERVAL_COLUMNS,
-    INTERVAL_LEVELS,
     RATE_RATIO_COLUMNS,
     TARGET,
     WEATHER_BOUNDS,
     WEATHER_FIELDS,
 )
 from crime_weather.sources.crime.fields import LATITUDE_RANGE, LONGITUDE_RANGE
+from crime_weather.tables.claims import COUNT_OR_REASON, forecast_window, nested_intervals
 
 _STRING = pd.StringDtype("pyarrow")
 
@@ -142,31 +142,6 @@ def daily_features_schema(months: Months = None) -> pa.DataFrameSchema:
     )
 
 
-def _forecast_window(issue_date: str | None, days: int | None) -> list[pa.Check]:
-    """Every forecast day lies in the issue's window: the issue date and the `days - 1` after it."""
-    if issue_date is None or days is None:
-        return []
-    first = pd.Timestamp(issue_date)
-    last = first + pd.Timedelta(days=days - 1)
-    return [
-        pa.Check(
-            lambda frame: frame["date"].between(first, last),
-            element_wise=False,
-            error=f"every date falls in the issue's window {first:%Y-%m-%d}..{last:%Y-%m-%d}",
-            name="dates_in_window",
-        )
-    ]
-
-
-def _nested_intervals(frame: pd.DataFrame) -> pd.Series:
-    """0 <= low 95 <= low 80 <= high 80 <= high 95, row by row (rows without intervals pass)."""
-    (low_80, high_80), (low_95, high_95) = (
-        (frame[f"interval_{level}_low"], frame[f"interval_{level}_high"]) for level in INTERVAL_LEVELS
-    )
-    nested = (low_95 <= low_80) & (low_80 <= high_80) & (high_80 <= high_95)
-    return nested.fillna(True).astype(bool)  # no interval (beyond the horizon): nothing to nest
-
-
 def robbery_forecast_schema(issue_date: str | None = None, days: int | None = None) -> pa.DataFrameSchema:
     """One issue of robbery_forecast: the complete (day x comuna) grid of the forecast days, each
     with its horizon, counts and nested intervals or (beyond the horizon) none and a reason, the
@@ -187,16 +162,9 @@ def robbery_forecast_schema(issue_date: str | None = None, days: int | None = No
     return pa.DataFrameSchema(
         columns,
         checks=[
-            *_forecast_window(issue_date, days),
-            pa.Check(
-                _nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"
-            ),
-            pa.Check(
-                lambda frame: frame["expected_robberies"].isna() == frame["reason"].notna(),
-                element_wise=False,
-                error="a row has a count or, beyond the horizon, a reason, never both",
-                name="count_or_reason",
-            ),
+            *forecast_window(issue_date, days),
+            pa.Check(nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"),
+            COUNT_OR_REASON,
             _complete_grid(),
             pa.Check(
                 lambda frame: frame[["model_version", "issued_at"]].nunique().le(1).all(),
@@ -220,7 +188,7 @@ def champion_outlook_schema(
 
     horizon = pa.Check.ge(1) if max_horizon_days is None else pa.Check.in_range(1, max_horizon_days)
     checks = [
-        pa.Check(_nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"),
+        pa.Check(nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"),
         _complete_grid(),
         pa.Check(
             lambda frame: (frame["date"] - frame["data_through"]).dt.days == frame["horizon_days"],

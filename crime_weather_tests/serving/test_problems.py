@@ -34,6 +34,7 @@ def test_an_unknown_path_is_a_404_problem(client: TestClient):
         "detail": "Not Found",
         "field": None,
         "reason": None,
+        "errors": None,
     }
 
 

@@ -52,7 +52,7 @@ def _post(client: TestClient, path: str, body: bytes | dict) -> tuple[int, dict]
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["status"] == response.status_code  # RFC 9457: the members every problem has
-    assert set(body) == {"type", "title", "status", "detail", "field", "reason"}
+    assert set(body) == {"type", "title", "status", "detail", "field", "reason", "errors"}
     return response.status_code, body
 
 
@@ -150,6 +150,7 @@ def test_valid_input_does_reach_the_recording_model(guarded, model):
         "model_version": "1",
         "interval_80": {"low": 0, "high": 2},  # Poisson(1): P(X <= 0) = 0.37 >= 0.1, P(X <= 2) = 0.92 >= 0.9
         "interval_95": {"low": 0, "high": 3},  # P(X <= 3) = 0.98 >= 0.975
+        "horizon_days": -7,  # GOOD is 2019-03-24; the champion's data end 2019-03-31
     }
     assert model.frames == [2, 1]
 
