@@ -106,6 +106,8 @@ def timed(function: Callable[[], object], repeats: int) -> float:
 
 
 async def measure(args: argparse.Namespace, uri: str) -> None:
+    from dataclasses import replace
+
     import threadpoolctl
     from litestar import Litestar
 
@@ -113,7 +115,6 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
     from serving.app import create_app
     from serving.instrument import Instrumented
     from serving.metrics import Metrics
-    from serving.model_store import Champion
     from serving.predict import observations_frame, predict_rows
     from serving.runtime import Runtime
     from serving.settings import ApiSettings
@@ -156,7 +157,7 @@ async def measure(args: argparse.Namespace, uri: str) -> None:
             costs[f"api {wave}"], costs[f"api unmeasured {wave}"] = ours, ours_plain
             costs[f"bare {wave}"], costs[f"bare measured {wave}"] = floor, floor_measured
         # The request path alone: the same app and requests, the model call replaced by a constant.
-        store.champion = Champion(pipeline=Constant(), info=champion.info)  # type: ignore[arg-type]
+        store.champion = replace(champion, pipeline=Constant())
         for wave in (1, args.wave):
             for _ in range(2):
                 costs[f"path {wave}"] = await per_request(app, "/predict", bodies, wave)

@@ -24,6 +24,7 @@ from crime_weather.orchestration.assets.ingest import (
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
 from crime_weather.orchestration.assets.outlook import champion_outlook
 from crime_weather.orchestration.assets.scorecard import forecast_scorecard
+from crime_weather.orchestration.freshness import crime_data_age
 from crime_weather.orchestration.jobs import (
     acquisition,
     forecast_job,
@@ -81,6 +82,7 @@ def build_definitions() -> dg.Definitions:
             champion_outlook,
             forecast_scorecard,
         ],
+        asset_checks=[crime_data_age],
         jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, retrain_job, outlook.outlook_job],
         sensors=[
             build_landing_sensor(automation.landing_poll_seconds),

@@ -1,5 +1,6 @@
 """Every error as RFC 9457 problem details: bad input -> 400 naming the field and the reason, oversized
-input -> 413 saying the limit, no champion -> 503, and Litestar's own 404, 405 and 500 in the same shape.
+input -> 413 saying the limit, a date outside the model's evidence -> 422 (serving/horizon.py), no
+champion -> 503, and Litestar's own 404, 405 and 500 in the same shape.
 
 One handler for every exception (`problem_response`), so no error path answers in another shape.
 msgspec reports the first problem as "<reason> - at `$.<path>`"; these turn that into a field name a
@@ -21,7 +22,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
 
 from serving.structs.requests import INTEGER_FIELDS
-from serving.structs.responses import Problem
+from serving.structs.responses import FieldProblem, Problem
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +52,36 @@ TOO_LARGE: Final = ProblemType(
     "Request too large",
     "Body or batch above the limits; `detail` says which limit.",
 )
+OUTSIDE_EVIDENCE: Final = ProblemType(
+    "urn:crime-weather:problem:outside-evidence",
+    "Date outside the model's evidence",
+    "A date before the model's first day of data or beyond the horizon its backtest validated; "
+    "`errors` names every such date.",
+)
 NO_MODEL: Final = ProblemType(
     "urn:crime-weather:problem:no-model",
     "No model loaded",
     "No champion is loaded yet; `detail` says why.",
 )
-_TYPES: Final = {400: INVALID_INPUT, 413: TOO_LARGE, 503: NO_MODEL}
+_TYPES: Final = {400: INVALID_INPUT, 413: TOO_LARGE, 422: OUTSIDE_EVIDENCE, 503: NO_MODEL}
 INTERNAL: Final = "the server failed to answer this request; the error is in its log"
 
 
 class Refused(ClientException):
     """A request refused before it reaches the model."""
 
-    def __init__(self, status_code: int, detail: str, field: str | None = None, reason: str | None = None):
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        field: str | None = None,
+        reason: str | None = None,
+        errors: list[FieldProblem] | None = None,
+    ):
         super().__init__(detail=detail, status_code=status_code)
         self.field = field
         self.reason = reason or detail
+        self.errors = errors
 
 
 def field_and_reason(error: msgspec.DecodeError) -> tuple[str | None, str]:
@@ -124,6 +139,7 @@ def to_problem(request: Request, exc: Exception) -> tuple[Problem, dict[str, str
             detail=exc.detail,
             field=exc.field,
             reason=exc.reason,
+            errors=exc.errors,
         )
         return problem, exc.headers
     if isinstance(exc, HTTPException) and exc.status_code < 500:  # Litestar's own: 404, 405, ...

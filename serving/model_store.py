@@ -26,6 +26,7 @@ from crime_weather.modeling.registry.versions import (
     load_pipeline,
 )
 from serving.errors import Refused
+from serving.horizon import DataWindow
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Champion:
 
     pipeline: Pipeline
     info: ChampionInfo
+    window: DataWindow  # the days of crime data it was trained on: horizons count from them
     loaded_at: float = field(default_factory=time.time)  # Unix time, for /metrics
 
     @property
@@ -126,8 +128,9 @@ class ModelStore:
             return True
 
     def _load(self, client: MlflowClient, version: ModelVersion) -> Champion:
+        pipeline = load_pipeline(self.tracking_uri, version)
         return Champion(
-            pipeline=load_pipeline(self.tracking_uri, version), info=describe_version(client, version)
+            pipeline=pipeline, info=describe_version(client, version), window=DataWindow.of(pipeline)
         )
 
     def _record(self, *, reachable: bool, error: str | None) -> None:

@@ -14,6 +14,7 @@ from msgspec.structs import astuple
 
 from crime_weather.core.names import MODEL_INPUTS, WEATHER_FIELDS
 from crime_weather.modeling.estimation.intervals import prediction_intervals
+from serving.horizon import as_days
 from serving.model_store import Champion
 from serving.structs.requests import Observation
 from serving.structs.responses import Interval, RowPrediction
@@ -39,17 +40,25 @@ def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
 
 
 def predict_rows(champion: Champion, observations: Sequence[Observation]) -> list[RowPrediction]:
-    """One model call for all `observations`; for each, in order, the expected count (>= 0) and its
-    80 % and 95 % prediction intervals (the pipeline's, calibrated per horizon)."""
+    """One model call for all `observations`; for each, in order, the expected count (>= 0), its
+    80 % and 95 % prediction intervals (the pipeline's, calibrated per horizon) and its horizon (days
+    after the champion's data end)."""
     frame = observations_frame(observations)
     values = np.asarray(champion.pipeline.predict(frame), dtype=np.float64)
     if values.shape != (len(observations),) or not np.isfinite(values).all():
         raise RuntimeError(f"model v{champion.version} returned unusable predictions (shape {values.shape})")
     values = np.clip(values, 0.0, None)
     low_80, high_80, low_95, high_95 = prediction_intervals(champion.pipeline, frame, values)
+    horizons = champion.window.horizons(as_days([row.date for row in observations]))
     return [
-        RowPrediction(value, Interval(a, b), Interval(c, d))
-        for value, a, b, c, d in zip(
-            values.tolist(), low_80.tolist(), high_80.tolist(), low_95.tolist(), high_95.tolist(), strict=True
+        RowPrediction(value, Interval(a, b), Interval(c, d), horizon)
+        for value, a, b, c, d, horizon in zip(
+            values.tolist(),
+            low_80.tolist(),
+            high_80.tolist(),
+            low_95.tolist(),
+            high_95.tolist(),
+            horizons.tolist(),
+            strict=True,
         )
     ]

@@ -33,6 +33,7 @@ class Predictor:
     def __init__(self, settings: ApiSettings, store: ModelStore, metrics: Metrics) -> None:
         self.store = store
         self.max_batch = settings.max_batch
+        self.max_horizon_days = settings.max_horizon_days
         self._threads = settings.predict_threads
         self._max_wait_s = settings.batch_wait_ms / 1000
         self._max_rows = settings.batch_max_rows

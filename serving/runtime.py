@@ -55,7 +55,7 @@ class Runtime:
             metrics=metrics,
             predictor=Predictor(api, store, metrics),
             effects=EffectsReader(store, platform.tracking_uri, ttl=api.poll_seconds),
-            forecasts=ForecastReader.from_settings(platform),
+            forecasts=ForecastReader.from_settings(platform, api.max_horizon_days),
             boundaries=BoundariesReader.from_settings(platform),
             verdicts=VerdictReader(platform.tracking_uri),
             scorecards=scorecards,

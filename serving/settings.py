@@ -6,8 +6,10 @@ stays in `crime_weather.core.settings`, which the API shares with the rest of th
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crime_weather.core.names import MAX_HORIZON_DAYS
 
 
 class ApiSettings(BaseSettings):
@@ -44,6 +46,13 @@ class ApiSettings(BaseSettings):
         le=5,
         description="How long the model thread may hold the GIL before the event loop gets it back "
         "(Python's default: 5 ms); `python -m serving` sets it.",
+    )
+    max_horizon_days: int = Field(
+        default=MAX_HORIZON_DAYS,
+        ge=1,
+        # The platform's variable, not an API one: the forecast and the API refuse the same dates.
+        validation_alias=AliasChoices("CRIME_WEATHER_MAX_HORIZON_DAYS", "max_horizon_days"),
+        description="Dates more than this many days after the champion's data end are refused (422).",
     )
     access_log: bool = Field(
         default=False,

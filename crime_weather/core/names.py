@@ -59,15 +59,24 @@ WEATHER_BOUNDS: Final[dict[str, tuple[float, float]]] = {
 # prediction intervals of the count at these levels (%), named interval_<level>_low/high.
 FORECAST_TABLE: Final = "robbery_forecast"
 FORECAST_MAX_DAYS: Final = 7  # the coming week: the issue day and the six after it
+# The longest horizon (days after the champion's data end) the backtest validates: six months. Beyond
+# it no count is claimed (CRIME_WEATHER_MAX_HORIZON_DAYS; modeling/forecasting/horizon.py).
+MAX_HORIZON_DAYS: Final = 184
 INTERVAL_LEVELS: Final = (80, 95)
 INTERVAL_COLUMNS: Final = tuple(
     f"interval_{level}_{side}" for level in INTERVAL_LEVELS for side in ("low", "high")
 )
+# Beyond the horizon the counts and intervals are null and `reason` says why; the weather rate ratio
+# (forecast weather / normal weather, with its 95 % CI) is relative, so it is always given.
+RATE_RATIO_COLUMNS: Final = ("weather_rate_ratio", "weather_rate_ratio_low", "weather_rate_ratio_high")
 FORECAST_COLUMNS: Final = (
     "date",
     "comuna",
+    "horizon_days",
     "expected_robberies",
     *INTERVAL_COLUMNS,
+    "reason",
+    *RATE_RATIO_COLUMNS,
     *WEATHER_FIELDS,
     "model_version",
     "weather_source",

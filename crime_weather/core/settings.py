@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from crime_weather.core.names import FORECAST_MAX_DAYS
+from crime_weather.core.names import FORECAST_MAX_DAYS, MAX_HORIZON_DAYS
 
 OFFICIAL_SOURCE = "official"
 
@@ -181,6 +181,12 @@ class ForecastOptions(BaseModel):
     )
     forecast_timeout_seconds: float = Field(
         default=30.0, gt=0, description="How long the forecast source has to answer."
+    )
+    max_horizon_days: int = Field(
+        default=MAX_HORIZON_DAYS,
+        ge=1,
+        description="Longest horizon (days after the champion's last day of crime data) given counts; "
+        "the API reads the same variable (CRIME_WEATHER_MAX_HORIZON_DAYS).",
     )
 
 

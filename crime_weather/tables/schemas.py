@@ -16,12 +16,13 @@ import pandera.pandas as pa
 from crime_weather.core.names import (
     COMUNAS,
     INTERVAL_COLUMNS,
-    INTERVAL_LEVELS,
+    RATE_RATIO_COLUMNS,
     TARGET,
     WEATHER_BOUNDS,
     WEATHER_FIELDS,
 )
 from crime_weather.sources.crime.fields import LATITUDE_RANGE, LONGITUDE_RANGE
+from crime_weather.tables.claims import COUNT_OR_REASON, forecast_window, nested_intervals
 
 _STRING = pd.StringDtype("pyarrow")
 
@@ -141,38 +142,18 @@ def daily_features_schema(months: Months = None) -> pa.DataFrameSchema:
     )
 
 
-def _forecast_window(issue_date: str | None, days: int | None) -> list[pa.Check]:
-    """Every forecast day lies in the issue's window: the issue date and the `days - 1` after it."""
-    if issue_date is None or days is None:
-        return []
-    first = pd.Timestamp(issue_date)
-    last = first + pd.Timedelta(days=days - 1)
-    return [
-        pa.Check(
-            lambda frame: frame["date"].between(first, last),
-            element_wise=False,
-            error=f"every date falls in the issue's window {first:%Y-%m-%d}..{last:%Y-%m-%d}",
-            name="dates_in_window",
-        )
-    ]
-
-
-def _nested_intervals(frame: pd.DataFrame) -> pd.Series:
-    """0 <= low 95 <= low 80 <= high 80 <= high 95, row by row."""
-    (low_80, high_80), (low_95, high_95) = (
-        (frame[f"interval_{level}_low"], frame[f"interval_{level}_high"]) for level in INTERVAL_LEVELS
-    )
-    return (low_95 <= low_80) & (low_80 <= high_80) & (high_80 <= high_95)
-
-
 def robbery_forecast_schema(issue_date: str | None = None, days: int | None = None) -> pa.DataFrameSchema:
-    """One issue of robbery_forecast: the complete (day x comuna) grid of the forecast days, counts
-    and nested intervals, the weather within bounds, and one model version and issue time."""
+    """One issue of robbery_forecast: the complete (day x comuna) grid of the forecast days, each
+    with its horizon, counts and nested intervals or (beyond the horizon) none and a reason, the
+    weather rate ratio, the weather within bounds, and one model version and issue time."""
     columns = {
         "date": pa.Column("datetime64[ns]", nullable=False),
         "comuna": pa.Column("int64", pa.Check.isin(COMUNAS), nullable=False),
-        "expected_robberies": pa.Column(float, pa.Check.ge(0), nullable=False),
-        **{name: pa.Column("int64", pa.Check.ge(0), nullable=False) for name in INTERVAL_COLUMNS},
+        "horizon_days": pa.Column("int64", nullable=False),
+        "expected_robberies": pa.Column(float, pa.Check.ge(0), nullable=True),
+        **{name: pa.Column("Int64", pa.Check.ge(0), nullable=True) for name in INTERVAL_COLUMNS},
+        "reason": pa.Column(_STRING, nullable=True),
+        **{name: pa.Column(float, pa.Check.gt(0), nullable=True) for name in RATE_RATIO_COLUMNS},
         **_weather_columns(),
         "model_version": pa.Column(_STRING, nullable=False),
         "weather_source": pa.Column(_STRING, nullable=False),
@@ -181,10 +162,9 @@ def robbery_forecast_schema(issue_date: str | None = None, days: int | None = No
     return pa.DataFrameSchema(
         columns,
         checks=[
-            *_forecast_window(issue_date, days),
-            pa.Check(
-                _nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"
-            ),
+            *forecast_window(issue_date, days),
+            pa.Check(nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"),
+            COUNT_OR_REASON,
             _complete_grid(),
             pa.Check(
                 lambda frame: frame[["model_version", "issued_at"]].nunique().le(1).all(),
@@ -208,7 +188,7 @@ def champion_outlook_schema(
 
     horizon = pa.Check.ge(1) if max_horizon_days is None else pa.Check.in_range(1, max_horizon_days)
     checks = [
-        pa.Check(_nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"),
+        pa.Check(nested_intervals, element_wise=False, error="nested intervals", name="nested_intervals"),
         _complete_grid(),
         pa.Check(
             lambda frame: (frame["date"] - frame["data_through"]).dt.days == frame["horizon_days"],

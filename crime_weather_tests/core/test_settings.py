@@ -54,6 +54,7 @@ CONCERNS: dict[type[BaseModel], dict[str, str]] = {
         "OPEN_METEO_FORECAST_URL": "http://meteo/forecast",
         "FORECAST_DAYS": "3",
         "FORECAST_TIMEOUT_SECONDS": "2.5",
+        "MAX_HORIZON_DAYS": "30",
     },
     AutomationSettings: {
         "ACQUISITION_CRON": "0 5 * * *",

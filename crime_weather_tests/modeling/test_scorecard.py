@@ -9,7 +9,7 @@ from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_name
 from crime_weather.modeling.estimation.pipeline import build_pipeline, model_input
 from crime_weather.modeling.forecasting.forecast import forecast_table
 from crime_weather.modeling.forecasting.grading import calibration_failures, naive_failures
-from crime_weather.modeling.forecasting.horizon import MAX_HORIZON_DAYS, horizon_month
+from crime_weather.modeling.forecasting.horizon import MAX_HORIZON_DAYS, data_through, horizon_month
 from crime_weather.modeling.forecasting.outlook import outlook_table
 from crime_weather.modeling.forecasting.scorecard import (
     forecast_claims,
@@ -91,7 +91,12 @@ def _independent(observed: np.ndarray, expected: np.ndarray) -> dict[str, float]
 def test_every_figure_equals_an_independent_computation(outlook, pipeline, frames):
     weather = frames["2019-04"].groupby("date", as_index=False).first().query("date >= '2019-04-10'").head(7)
     forecast = forecast_table(
-        weather, pipeline.predict, model_version="7", weather_source="test", issued_at=ISSUED
+        weather,
+        pipeline.predict,
+        model_version="7",
+        weather_source="test",
+        issued_at=ISSUED,
+        data_through=data_through(pipeline),
     )
     observed = pd.concat([frames["2019-04"], frames["2019-05"]], ignore_index=True)
     claims = pd.concat([outlook_claims(outlook), forecast_claims(forecast, "2019-04-10")], ignore_index=True)

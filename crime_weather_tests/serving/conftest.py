@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from litestar.testing import TestClient
 
-from crime_weather.core.names import WEATHER_BOUNDS
+from crime_weather.core.names import MAX_HORIZON_DAYS, WEATHER_BOUNDS
 from crime_weather.core.settings import Settings
 from crime_weather.modeling.estimation.pipeline import model_input
 from harness.models import register_model, tracking_uri
@@ -20,6 +20,11 @@ from serving.model_store import ModelStore
 from serving.runtime import Runtime
 from serving.settings import ApiSettings
 from serving.structs.requests import Observation
+
+# Inside the champion's evidence: its data run 2019-01-01..2019-03-31 (harness.models.register_model),
+# and it is trusted up to MAX_HORIZON_DAYS later (2019-10-01); other dates are refused (422).
+FIRST_DAY, DATA_THROUGH = datetime.date(2019, 1, 1), datetime.date(2019, 3, 31)
+LAST_DAY = DATA_THROUGH + datetime.timedelta(days=MAX_HORIZON_DAYS)
 
 OBSERVATIONS = [
     {"date": "2019-03-24", "comuna": 3, "temp_mean": 21.5, "precipitation_mm": 0.0},
@@ -31,8 +36,8 @@ OBSERVATIONS = [
         "precipitation_mm": 12.5,
     },  # holiday
     {"date": "2019-07-09", "comuna": 15},  # holiday, no weather at all
-    {"date": "2020-01-02", "comuna": 8, "temp_mean": None, "humidity_pct": 80.0, "pressure_hpa": 1012.0},
-    {"date": "2018-11-30", "comuna": 12, "temp_mean": 27.0, "wind_speed_kmh": 30.0, "temp_max": 33.0},
+    {"date": "2019-09-30", "comuna": 8, "temp_mean": None, "humidity_pct": 80.0, "pressure_hpa": 1012.0},
+    {"date": "2019-02-14", "comuna": 12, "temp_mean": 27.0, "wind_speed_kmh": 30.0, "temp_max": 33.0},
 ]
 
 
@@ -86,7 +91,8 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 
 def random_observations(count: int, seed: int = 0) -> list[Observation]:
-    """Valid observations over 2016-2024, all comunas, weather within bounds (30 % unknown)."""
+    """Valid observations inside every test champion's evidence (2019-02-01..LAST_DAY), all comunas,
+    weather within bounds (30 % unknown)."""
     rng = random.Random(seed)
     observations = []
     for _ in range(count):
@@ -94,6 +100,8 @@ def random_observations(count: int, seed: int = 0) -> list[Observation]:
             name: None if rng.random() < 0.3 else rng.uniform(low, high)
             for name, (low, high) in WEATHER_BOUNDS.items()
         }
-        day = datetime.date(2016, 1, 1) + datetime.timedelta(days=rng.randrange(3000))
+        # From February: inside test_live's v2 (trained on 2019-02..04) as well as v1.
+        first = datetime.date(2019, 2, 1)
+        day = first + datetime.timedelta(days=rng.randrange((LAST_DAY - first).days + 1))
         observations.append(Observation(date=day, comuna=rng.randint(1, 15), **weather))
     return observations

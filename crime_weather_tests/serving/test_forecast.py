@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from crime_weather.core.storage import S3Store, frame_to_parquet
 from crime_weather.modeling.forecasting.forecast import forecast_table
+from crime_weather.modeling.forecasting.horizon import data_through
 from crime_weather.sources.forecast import read_forecast
 from crime_weather_tests import builders
 from crime_weather_tests.serving.conftest import runtime_for
@@ -20,15 +21,19 @@ from serving.model_store import ModelStore
 ISSUE = dt.date(2026, 11, 29)
 
 
-def _issue(champion: ModelStore, issue: dt.date, version: str) -> pd.DataFrame:
-    """An issue of robbery_forecast as the asset writes it: the champion's predictions on a forecast."""
+def _issue(champion: ModelStore, issue: dt.date, version: str, max_horizon_days: int = 3000) -> pd.DataFrame:
+    """An issue of robbery_forecast as the asset writes it: the champion's predictions on a forecast.
+    The champion's data end 2019-03-31: trusted 3000 days ahead, it gives counts in 2026."""
     weather = read_forecast(builders.forecast_json(issue), "f.json", ["open-meteo"]).window(issue, 7)
+    pipeline = champion.champion.pipeline
     return forecast_table(
         weather,
-        champion.champion.pipeline.predict,
+        pipeline.predict,
         model_version=version,
         weather_source="https://api.open-meteo.com/v1/forecast",
         issued_at=pd.Timestamp(f"{issue}T10:00:00Z"),
+        data_through=data_through(pipeline),
+        max_horizon_days=max_horizon_days,
     )
 
 
@@ -55,7 +60,7 @@ def test_the_latest_issue_with_intervals_and_the_weather_used(client: TestClient
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["issue_date"], body["model_version"]) == (str(ISSUE), "7")
-    assert body["issued_at"].startswith(f"{ISSUE}T10:00:00") and body["weather_source"].startswith("https://")
+    assert body["issued_at"].startswith(f"{ISSUE}T10:00:00") and body["weather_source"] == "open-meteo"
     rows = body["rows"]
     assert len(rows) == 7 * 15 and [row["comuna"] for row in rows[:15]] == list(range(1, 16))
     expected = _issue(champion_v1, ISSUE, "7").iloc[0]
@@ -67,6 +72,12 @@ def test_the_latest_issue_with_intervals_and_the_weather_used(client: TestClient
     assert first["interval_95"] == {"low": expected["interval_95_low"], "high": expected["interval_95_high"]}
     assert first["interval_95"]["low"] <= first["interval_80"]["low"] <= first["interval_80"]["high"]
     assert (first["temp_mean"], first["precipitation_mm"]) == (19.0, 0.0)
+    assert (
+        body["data_through"] == "2019-03-31" and first["horizon_days"] == (ISSUE - dt.date(2019, 3, 31)).days
+    )
+    assert first["reason"] is None and first["weather_rate_ratio"] == pytest.approx(
+        expected["weather_rate_ratio"]
+    )
     assert rows[-1]["pressure_hpa"] is None  # the forecast had no pressure for its last day
 
 
@@ -104,7 +115,15 @@ def test_the_openapi_schema_documents_the_filters_and_the_404(client: TestClient
     assert (parameters["days"]["minimum"], parameters["days"]["maximum"]) == (1, 7)
     assert {"200", "400", "404"} <= set(operation["responses"])
     forecast = document["components"]["schemas"]["Forecast"]
-    assert set(forecast["required"]) == {"issue_date", "issued_at", "model_version", "weather_source", "rows"}
+    assert set(forecast["required"]) == {
+        "issue_date",
+        "issued_at",
+        "model_version",
+        "weather_source",
+        "data_through",
+        "max_horizon_days",
+        "rows",
+    }
 
 
 def test_the_api_reads_a_warehouse_in_s3(registry, home, moto_s3, champion_v1):
@@ -116,3 +135,21 @@ def test_the_api_reads_a_warehouse_in_s3(registry, home, moto_s3, champion_v1):
     with TestClient(create_app(runtime)) as client:
         body = client.get("/forecast", params={"days": 1}).json()
     assert body["model_version"] == "5" and len(body["rows"]) == 15
+
+
+def test_a_stale_forecast_has_no_counts_but_the_weather_rate_ratio(client: TestClient, home, champion_v1):
+    """The champion's data end 2019-03-31; a forecast for 2026 is far beyond its 184 days."""
+    table = _issue(champion_v1, ISSUE, "9", max_horizon_days=184)
+    folder = home / "warehouse" / "robbery_forecast"
+    folder.mkdir(parents=True)
+    (folder / f"{ISSUE}.parquet").write_bytes(frame_to_parquet(table))
+    body = client.get("/forecast").json()
+    assert (body["data_through"], body["max_horizon_days"]) == ("2019-03-31", 184)
+    assert body["weather_source"] == "open-meteo" and "/" not in body["weather_source"]
+    rows = body["rows"]
+    assert len(rows) == 7 * 15
+    assert all(row["expected_robberies"] is None and row["interval_80"] is None for row in rows)
+    assert all(row["interval_95"] is None and "184 days" in row["reason"] for row in rows)
+    ratios = table.sort_values(["date", "comuna"])["weather_rate_ratio"].tolist()
+    assert [row["weather_rate_ratio"] for row in rows] == pytest.approx(ratios, abs=1e-12)
+    assert all(row["weather_rate_ratio"] > 0 for row in rows)

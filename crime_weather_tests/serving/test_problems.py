@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,10 @@ from litestar.testing import TestClient
 from crime_weather_tests.serving.conftest import OBSERVATIONS, runtime_for
 from harness.models import tracking_uri
 from serving.app import create_app
-from serving.model_store import Champion
 from serving.runtime import Runtime
 
 PROBLEM = "application/problem+json"
-MEMBERS = {"type", "title", "status", "detail", "field", "reason"}
+MEMBERS = {"type", "title", "status", "detail", "field", "reason", "errors"}
 
 
 def _problem(response) -> dict:
@@ -34,6 +34,7 @@ def test_an_unknown_path_is_a_404_problem(client: TestClient):
         "detail": "Not Found",
         "field": None,
         "reason": None,
+        "errors": None,
     }
 
 
@@ -55,7 +56,7 @@ def test_a_server_error_is_a_500_problem_that_says_no_more_and_is_logged(
     client: TestClient, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ):
     store = runtime.store
-    store.champion = Champion(pipeline=Broken(), info=store.champion.info)  # type: ignore[arg-type]
+    store.champion = replace(store.champion, pipeline=Broken())
     for path, body in (("/predict", OBSERVATIONS[0]), ("/predict/batch", {"observations": OBSERVATIONS})):
         problem = _problem(client.post(path, json=body))
         assert (problem["type"], problem["title"], problem["status"]) == (

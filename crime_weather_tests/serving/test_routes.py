@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from crime_weather.core.names import MODEL_INPUTS
 from crime_weather_tests.serving.conftest import OBSERVATIONS, expected, register, runtime_for
 from harness.models import tracking_uri
 from serving.app import create_app
-from serving.model_store import Champion, ModelStore
+from serving.model_store import ModelStore
 from serving.runtime import Runtime
 from serving.structs.requests import Observation
 
@@ -65,7 +66,7 @@ def test_batch_is_one_model_call_in_request_order(
             calls.append(len(frame))
             return champion_v1.champion.pipeline.predict(frame)
 
-    store.champion = Champion(pipeline=Counting(), info=store.champion.info)  # type: ignore[arg-type]
+    store.champion = replace(store.champion, pipeline=Counting())
     observations = OBSERVATIONS * 40
     response = client.post("/predict/batch", json={"observations": observations})
     assert response.status_code == 200, response.text
@@ -89,6 +90,9 @@ def test_model_gives_the_lineage_of_the_champion(client: TestClient):
         "history_end",
         "model_config",
         "promotion",
+        "data_through",
+        "max_horizon_days",
+        "backtest",
     }
     assert body["history_end"] == "2019-03-31"  # the level is known up to the last day trained on
     assert body["model_config"]["family"] == "hgb" and body["promotion"] is None  # registered, not promoted

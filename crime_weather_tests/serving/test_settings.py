@@ -25,6 +25,8 @@ VARIABLES = {
     "CRIME_WEATHER_API_REGISTRY_TIMEOUT_SECONDS": ("2", "registry_timeout_seconds", 2),
     "CRIME_WEATHER_API_SWITCH_INTERVAL_MS": ("0.2", "switch_interval_ms", 0.2),
     "CRIME_WEATHER_API_ACCESS_LOG": ("true", "access_log", True),
+    # The platform's one horizon variable, shared with the forecast (no API_ prefix: one name).
+    "CRIME_WEATHER_MAX_HORIZON_DAYS": ("30", "max_horizon_days", 30),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,6 @@ from litestar.testing import TestClient
 from crime_weather.core.names import WEATHER_BOUNDS
 from crime_weather_tests.serving.conftest import api_settings, runtime_for
 from serving.app import create_app
-from serving.model_store import Champion
 
 GOOD = {"date": "2019-03-24", "comuna": 3}
 
@@ -38,7 +38,7 @@ def guarded(registry: str, home: Path, model: Recorder) -> Iterator[TestClient]:
     runtime = runtime_for(registry, home, api_settings(max_body_bytes=4096, max_batch=5))
     with TestClient(create_app(runtime)) as client:
         store = runtime.store
-        store.champion = Champion(pipeline=model, info=store.champion.info)  # type: ignore[arg-type]
+        store.champion = replace(store.champion, pipeline=model)
         yield client
     if not getattr(client, "valid_input_sent", False):
         assert model.frames == [], "bad input reached the model"
@@ -52,7 +52,7 @@ def _post(client: TestClient, path: str, body: bytes | dict) -> tuple[int, dict]
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["status"] == response.status_code  # RFC 9457: the members every problem has
-    assert set(body) == {"type", "title", "status", "detail", "field", "reason"}
+    assert set(body) == {"type", "title", "status", "detail", "field", "reason", "errors"}
     return response.status_code, body
 
 
@@ -150,6 +150,7 @@ def test_valid_input_does_reach_the_recording_model(guarded, model):
         "model_version": "1",
         "interval_80": {"low": 0, "high": 2},  # Poisson(1): P(X <= 0) = 0.37 >= 0.1, P(X <= 2) = 0.92 >= 0.9
         "interval_95": {"low": 0, "high": 3},  # P(X <= 3) = 0.98 >= 0.975
+        "horizon_days": -7,  # GOOD is 2019-03-24; the champion's data end 2019-03-31
     }
     assert model.frames == [2, 1]
 

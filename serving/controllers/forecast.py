@@ -22,8 +22,10 @@ class ForecastController(Controller):
         sync_to_thread=True,  # a warehouse read (a file or S3) blocks
         responses=problem_specs(400, 404, 503),
         summary="Expected robberies per comuna for the coming days, from the weather forecast",
-        description="The latest issue of robbery_forecast: every (day, comuna) with 80 % and 95 % "
-        "prediction intervals and the forecast weather used.",
+        description="The latest issue of robbery_forecast: every (day, comuna) with its horizon, 80 % "
+        "and 95 % prediction intervals and the forecast weather used. Days more than max_horizon_days "
+        "after data_through (the champion's last day of crime data) have no counts: a reason and the "
+        "weather rate ratio (forecast weather / normal weather) instead.",
     )
     def forecast(
         self,
@@ -51,4 +53,4 @@ class ForecastController(Controller):
                 "a champion, and when a weather forecast file lands in the landing zone"
             )
             raise Refused(404, reason, None, reason)
-        return forecast_response(*latest, comuna, days)
+        return forecast_response(*latest, comuna, days, forecasts.max_horizon_days)

@@ -12,11 +12,12 @@ from litestar.params import JSONBody
 
 from serving.decoding import StrictBody
 from serving.errors import Refused, problem_specs
+from serving.horizon import as_days, check_horizon
 from serving.predictor import Predictor
 from serving.structs.requests import BatchRequest, Observation
 from serving.structs.responses import BatchPrediction, Prediction
 
-_PREDICT_ERRORS = problem_specs(400, 413, 503)
+_PREDICT_ERRORS = problem_specs(400, 413, 422, 503)
 
 
 async def _require_body(request: Request) -> None:
@@ -39,8 +40,11 @@ class PredictionController(Controller):
     )
     async def predict(self, data: JSONBody[Observation], predictor: NamedDependency[Predictor]) -> Prediction:
         champion = predictor.store.require_champion()
+        check_horizon(champion.window, as_days([data.date]), predictor.max_horizon_days, lambda _: "date")
         row = await predictor.predict(champion, data)
-        return Prediction(row.expected_robberies, champion.version, row.interval_80, row.interval_95)
+        return Prediction(
+            row.expected_robberies, champion.version, row.interval_80, row.interval_95, row.horizon_days
+        )
 
     @post(
         "/predict/batch",
@@ -59,5 +63,7 @@ class PredictionController(Controller):
             reason = f"{count} observations; a batch holds at most {limit}"
             raise Refused(413, f"batch too large: {reason}", "observations", reason)
         champion = predictor.store.require_champion()
+        days = as_days([row.date for row in data.observations])
+        check_horizon(champion.window, days, predictor.max_horizon_days, "observations[{}].date".format)
         rows = await predictor.run(champion, data.observations, "batch")
         return BatchPrediction(predictions=rows, model_version=champion.version)

@@ -12,8 +12,17 @@ from crime_weather.modeling.registry.versions import PromotionRecord
 from serving.errors import problem_specs
 from serving.metrics import CONTENT_TYPE, Metrics
 from serving.model_store import ModelStore
-from serving.structs.responses import Health, Liveness, ModelInfo, Promotion
+from serving.predictor import Predictor
+from serving.structs.responses import Health, HorizonBacktest, Liveness, ModelInfo, Promotion
 
+_BACKTEST_MONTHS = range(1, 7)
+_BACKTEST_FIELDS = (
+    "poisson_deviance",
+    "pred_over_obs",
+    "coverage_80",
+    "coverage_95",
+    "best_naive_poisson_deviance",
+)
 _NOT_READY = ResponseSpec(
     Health, generate_examples=False, description="No champion loaded; `reason` says why."
 )
@@ -23,8 +32,11 @@ class StatusController(Controller):
     tags = ("status",)
 
     @get("/model", responses=problem_specs(503), summary="The champion and its lineage")
-    async def model(self, store: NamedDependency[ModelStore]) -> ModelInfo:
-        info = store.require_champion().info
+    async def model(
+        self, store: NamedDependency[ModelStore], predictor: NamedDependency[Predictor]
+    ) -> ModelInfo:
+        champion = store.require_champion()
+        info = champion.info
         return ModelInfo(
             version=info.version,
             run_id=info.run_id,
@@ -35,6 +47,9 @@ class StatusController(Controller):
             history_end=info.history_end,
             model_config=info.config,
             promotion=_promotion(info.promotion),
+            data_through=champion.window.through(),
+            max_horizon_days=predictor.max_horizon_days,
+            backtest=_backtest(info.metrics),
         )
 
     @get(
@@ -66,6 +81,20 @@ class StatusController(Controller):
     )
     async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _backtest(metrics: dict[str, float]) -> list[HorizonBacktest]:
+    """The run's `backtest_h{h}_*` metrics, one row per horizon month that has any."""
+    rows = []
+    for month in _BACKTEST_MONTHS:
+        values = {name: _finite(metrics.get(f"backtest_h{month}_{name}")) for name in _BACKTEST_FIELDS}
+        if any(f"backtest_h{month}_{name}" in metrics for name in _BACKTEST_FIELDS):
+            rows.append(HorizonBacktest(horizon_months=month, **values))
+    return rows
 
 
 def _promotion(record: PromotionRecord | None) -> Promotion | None:

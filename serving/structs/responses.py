@@ -26,12 +26,26 @@ class Prediction(Struct):
     model_version: Annotated[str, Meta(description="Registered version of the model that answered.")]
     interval_80: Annotated[Interval, Meta(description="80 % prediction interval of the count.")]
     interval_95: Annotated[Interval, Meta(description="95 % prediction interval of the count.")]
+    horizon_days: Annotated[
+        int,
+        Meta(
+            description="Days from the model's last day of crime data (`data_through`, GET /model) to the date; "
+            "<= 0 inside its history."
+        ),
+    ]
 
 
 class RowPrediction(Struct):
     expected_robberies: Annotated[float, Meta(ge=0)]
     interval_80: Annotated[Interval, Meta(description="80 % prediction interval of the count.")]
     interval_95: Annotated[Interval, Meta(description="95 % prediction interval of the count.")]
+    horizon_days: Annotated[
+        int,
+        Meta(
+            description="Days from the model's last day of crime data (`data_through`, GET /model) to the date; "
+            "<= 0 inside its history."
+        ),
+    ]
 
 
 class BatchPrediction(Struct):
@@ -50,6 +64,18 @@ class Promotion(Struct):
     ci_high: float | None
     folds: Annotated[list[str], Meta(description="The backtest months (YYYY-MM) compared on.")]
     previous_champion: str | None
+
+
+class HorizonBacktest(Struct):
+    """The champion's backtest at one horizon month (claims 1..6 months after its data end): its MLflow
+    run's `backtest_h{h}_*` metrics; null where the run has none."""
+
+    horizon_months: Annotated[int, Meta(ge=1)]
+    poisson_deviance: float | None
+    pred_over_obs: float | None
+    coverage_80: float | None
+    coverage_95: float | None
+    best_naive_poisson_deviance: float | None
 
 
 class ModelInfo(Struct):
@@ -71,6 +97,17 @@ class ModelInfo(Struct):
         dict[str, Any] | None, Meta(description="Family, level spec, features and hyperparameters.")
     ] = None
     promotion: Promotion | None = None
+    data_through: Annotated[
+        datetime.date | None,
+        Meta(description="The last day of crime data the champion was trained on; horizons count from it."),
+    ] = None
+    max_horizon_days: Annotated[
+        int | None, Meta(description="Dates more than this many days after data_through are refused (422).")
+    ] = None
+    backtest: Annotated[
+        list[HorizonBacktest],
+        Meta(description="The backtest per horizon month, as far as the run logged it (empty: none)."),
+    ] = []
 
 
 class Health(Struct):
@@ -88,6 +125,13 @@ class Liveness(Struct):
     """The process answers: nothing else is checked (a liveness probe restarts what fails it)."""
 
     status: Literal["live"] = "live"
+
+
+class FieldProblem(Struct):
+    """One refused input field and why (a 422 names every offending row this way)."""
+
+    field: Annotated[str, Meta(examples=["observations[3].date"])]
+    reason: str
 
 
 class Problem(Struct):
@@ -109,6 +153,10 @@ class Problem(Struct):
     ] = None
     reason: Annotated[
         str | None, Meta(description="Why the input was refused; null when not an input problem.")
+    ] = None
+    errors: Annotated[
+        list[FieldProblem] | None,
+        Meta(description="Every offending field when there are several (422: each date refused); else null."),
     ] = None
 
 
@@ -196,9 +244,25 @@ class ForecastRow(Struct):
 
     date: Annotated[datetime.date, Meta(description="The forecast day.")]
     comuna: Annotated[int, Meta(ge=COMUNAS[0], le=COMUNAS[-1])]
-    expected_robberies: Annotated[float, Meta(ge=0, description="The champion's expected count.")]
-    interval_80: Annotated[Interval, Meta(description="80 % prediction interval of the count.")]
-    interval_95: Annotated[Interval, Meta(description="95 % prediction interval of the count.")]
+    horizon_days: Annotated[
+        int | None, Meta(description="Days from the champion's last day of crime data (data_through).")
+    ]
+    expected_robberies: Annotated[
+        Annotated[float, Meta(ge=0)] | None,
+        Meta(description="The champion's expected count; null beyond max_horizon_days (see reason)."),
+    ]
+    interval_80: Annotated[Interval | None, Meta(description="80 % prediction interval of the count.")]
+    interval_95: Annotated[Interval | None, Meta(description="95 % prediction interval of the count.")]
+    reason: Annotated[str | None, Meta(description="Why there is no count (beyond the horizon); else null.")]
+    weather_rate_ratio: Annotated[
+        Annotated[float, Meta(gt=0)] | None,
+        Meta(
+            description="The champion's prediction under the forecast weather / under normal weather "
+            "(day-of-year normals), same comuna-day: relative, so given at any horizon."
+        ),
+    ]
+    weather_rate_ratio_low: Annotated[float | None, Meta(description="95 % CI; null when not available.")]
+    weather_rate_ratio_high: float | None
     temp_mean: float | None
     temp_min: float | None
     temp_max: float | None
@@ -216,7 +280,16 @@ class Forecast(Struct):
     ]
     issued_at: Annotated[datetime.datetime, Meta(description="When it was computed (UTC).")]
     model_version: Annotated[str, Meta(description="Registered version of the champion that predicted it.")]
-    weather_source: Annotated[str, Meta(description="Where the weather forecast came from.")]
+    weather_source: Annotated[
+        str, Meta(description="Where the weather forecast came from: a file's name or open-meteo.")
+    ]
+    data_through: Annotated[
+        datetime.date | None,
+        Meta(description="The champion's last day of crime data: horizons count from it."),
+    ]
+    max_horizon_days: Annotated[
+        int, Meta(description="Rows further than this from data_through have no counts, only the ratio.")
+    ]
     rows: Annotated[list[ForecastRow], Meta(description="Day by day, comuna 1..15 within a day.")]
 
 

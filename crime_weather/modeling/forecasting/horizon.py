@@ -18,9 +18,10 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from crime_weather.core.names import MAX_HORIZON_DAYS
 from crime_weather.modeling.estimation.pipeline import history_end
 
-MAX_HORIZON_DAYS = 184  # six months
+__all__ = ["MAX_HORIZON_DAYS", "data_through", "horizon_days", "horizon_month", "lead_day"]
 MAX_HORIZON_MONTHS = 6
 
 

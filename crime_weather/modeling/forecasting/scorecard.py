@@ -52,7 +52,10 @@ def outlook_claims(outlook: pd.DataFrame) -> pd.DataFrame:
 
 def forecast_claims(forecast: pd.DataFrame, issue_date: str) -> pd.DataFrame:
     """A robbery_forecast issue as claims: source `forecast`, keyed by issue date, by lead day. No
-    naive level is issued with a forecast, so its naive scores stay empty."""
+    naive level is issued with a forecast, so its naive scores stay empty. Days beyond the horizon
+    carry no count: they claim nothing."""
+    if "expected_robberies" in forecast:
+        forecast = forecast[forecast["expected_robberies"].notna()]
     return forecast.assign(
         source=FORECAST,
         source_key=issue_date,

@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from crime_weather.core.names import FORECAST_TABLE, INTERVAL_LEVELS, WEATHER_FIELDS
 from crime_weather.modeling.forecasting.forecast import city_totals, forecast_table
+from crime_weather.modeling.forecasting.horizon import data_through
 from crime_weather.modeling.registry.versions import CHAMPION, alias_version, load_pipeline
 from crime_weather.modeling.reporting import plots
 from crime_weather.orchestration.checks import schema_check, schema_result
@@ -93,20 +94,12 @@ def _city_table(totals: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _metadata(
-    issue: str, table: pd.DataFrame, weather: pd.DataFrame, tracking: MlflowTracking
-) -> dict[str, object]:
-    totals = city_totals(table)
-    version, source = str(table["model_version"].iloc[0]), str(table["weather_source"].iloc[0])
-    days = f"{table['date'].min():%Y-%m-%d}..{table['date'].max():%Y-%m-%d} ({table['date'].nunique()} days)"
+def _city_metadata(issue: str, totals: pd.DataFrame) -> dict[str, object]:
+    """The city's total per day, as a table and a plot (only for days with counts)."""
+    if totals.empty:
+        return {}
     plot = plots.forecast_band(totals, f"Robberies in Buenos Aires, forecast of {issue}")
     return {
-        "dagster/row_count": len(table),
-        "days": days,
-        "model_version": version,
-        "mlflow_model": dg.MetadataValue.url(tracking.version_url(version)),
-        "weather_source": source,
-        "issued_at": table["issued_at"].iloc[0].isoformat(),
         "city_expected_robberies": dg.MetadataValue.float(
             round(float(totals["expected_robberies"].sum()), 1)
         ),
@@ -114,9 +107,29 @@ def _metadata(
         "city_forecast": dg.MetadataValue.md(
             plots.markdown_image(plot, "city total per day with 80 % and 95 % bands")
         ),
+    }
+
+
+def _metadata(
+    issue: str, table: pd.DataFrame, weather: pd.DataFrame, tracking: MlflowTracking
+) -> dict[str, object]:
+    version, source = str(table["model_version"].iloc[0]), str(table["weather_source"].iloc[0])
+    days = f"{table['date'].min():%Y-%m-%d}..{table['date'].max():%Y-%m-%d} ({table['date'].nunique()} days)"
+    reasons = table["reason"].dropna()
+    return {
+        "dagster/row_count": len(table),
+        "days": days,
+        "horizon_days": f"{table['horizon_days'].min()}..{table['horizon_days'].max()}",
+        "rows_without_counts": len(reasons),
+        **({"reason": str(reasons.iloc[0])} if len(reasons) else {}),
+        "model_version": version,
+        "mlflow_model": dg.MetadataValue.url(tracking.version_url(version)),
+        "weather_source": source,
+        "issued_at": table["issued_at"].iloc[0].isoformat(),
+        **_city_metadata(issue, city_totals(table)),
         "weather_used": markdown_table(weather[["date", *WEATHER_FIELDS]], rows=16),
         "preview": markdown_table(
-            table.drop(columns=["model_version", "weather_source", "issued_at"]), rows=15
+            table.drop(columns=["model_version", "weather_source", "issued_at", "reason"]), rows=15
         ),
     }
 
@@ -153,15 +166,25 @@ def robbery_forecast(
             f"{issue}..{issue + dt.timedelta(days=days - 1)}: a forecast cannot be issued for days already past."
         )
     version, pipeline = _champion(mlflow_tracking)
+    through = data_through(pipeline)
     table = forecast_table(
         weather,
         pipeline.predict,
         model_version=version,
         weather_source=forecast.source,
         issued_at=pd.Timestamp.now(tz="UTC"),
+        data_through=through,
+        max_horizon_days=forecast_source.max_horizon_days,
     )
+    beyond = int(table["expected_robberies"].isna().sum())
     context.log.info(
-        f"forecast {key}: {len(weather)} days x 15 comunas, champion v{version}, weather {forecast.source}"
+        f"forecast {key}: {len(weather)} days x 15 comunas, champion v{version} (data through "
+        f"{through:%Y-%m-%d}), weather {forecast.source}"
+        + (
+            f"; {beyond} rows beyond the {forecast_source.max_horizon_days}-day horizon: no counts"
+            if beyond
+            else ""
+        )
     )
     if problem := validate_forecast(table, key, days):
         yield schema_result({key: problem}, [key])

@@ -10,6 +10,7 @@ from crime_weather.core.names import TARGET
 from crime_weather.core.storage import frame_to_parquet, parquet_to_frame
 from crime_weather.definitions import build_definitions, build_resources
 from crime_weather.modeling.forecasting.forecast import forecast_table
+from crime_weather.modeling.forecasting.horizon import data_through
 from crime_weather.modeling.registry.tracking import client_for
 from crime_weather.modeling.registry.versions import load_pipeline
 from crime_weather_tests.dagster_helpers import execute, seed_daily_features
@@ -95,6 +96,7 @@ def _issue_forecast(home, registry, issue: str) -> None:
         model_version="1",
         weather_source="test",
         issued_at=pd.Timestamp(f"{issue}T09:00Z"),
+        data_through=data_through(pipeline),
     )
     folder = home / "warehouse" / "robbery_forecast"
     folder.mkdir(parents=True, exist_ok=True)
