@@ -171,6 +171,6 @@ def test_the_search_reports_each_trial_in_the_dagster_run_log(lifecycle):
         for entry in instance.all_logs(result.run_id)
         if entry.user_message.startswith("search trial ")
     ]
-    assert [line.split()[2] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert [line.split()[2] for line in lines] == ["1/3:", "2/3:", "3/3:"]
     bests = [float(line.rsplit(" ", 1)[1]) for line in lines]
     assert bests == sorted(bests, reverse=True), "best so far never rises"
