@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather.orchestration.jobs import forecast_job
 from crime_weather.orchestration.resources import ForecastSource, LandingZone, MlflowTracking
+from crime_weather.orchestration.sensors.champion import new_champion
 from crime_weather.sources.catalog import FORECAST
 from crime_weather.sources.forecast import NO_SOURCE, city_day
 
@@ -61,15 +61,9 @@ def build_promotion_sensor(interval_seconds: int) -> dg.SensorDefinition:
         landing: LandingZone,
         forecast_source: ForecastSource,
     ) -> dg.SensorResult | dg.SkipReason:
-        # Asked first and briefly: MLflow's own client retries for minutes when the server is down.
-        if reason := mlflow_tracking.unreachable():
-            return dg.SkipReason(f"MLflow at {mlflow_tracking.tracking_uri} cannot be reached ({reason}).")
-        champion = alias_version(mlflow_tracking.client(), mlflow_tracking.registered_model, CHAMPION)
-        if champion is None:
-            return dg.SkipReason(f"No '{CHAMPION}' alias on {mlflow_tracking.registered_model} yet.")
-        version = str(champion.version)
-        if version == context.cursor:
-            return dg.SkipReason(f"Champion v{version} unchanged.")
+        version = new_champion(context.cursor, mlflow_tracking)
+        if isinstance(version, dg.SkipReason):
+            return version
         issue = city_day(time.time())
         if blocked := why_not_issued(landing, forecast_source, issue):
             if blocked.transient:  # the cursor stays: issued with this champion once the API answers

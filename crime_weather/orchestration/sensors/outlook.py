@@ -6,10 +6,10 @@ champion_outlook for it. The cursor is the last version handled, so each champio
 import dagster as dg
 
 from crime_weather.core.names import OUTLOOK_TABLE
-from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather.orchestration.jobs import STAGE_TAG
 from crime_weather.orchestration.partitions import champion_versions
 from crime_weather.orchestration.resources import MlflowTracking
+from crime_weather.orchestration.sensors.champion import new_champion
 
 TRIGGER_TAG = "crime_weather/outlook_trigger"
 
@@ -33,14 +33,9 @@ def build_outlook_sensor(interval_seconds: int) -> dg.SensorDefinition:
     def outlook_on_promotion(
         context: dg.SensorEvaluationContext, mlflow_tracking: MlflowTracking
     ) -> dg.SensorResult | dg.SkipReason:
-        if reason := mlflow_tracking.unreachable():
-            return dg.SkipReason(f"MLflow at {mlflow_tracking.tracking_uri} cannot be reached ({reason}).")
-        champion = alias_version(mlflow_tracking.client(), mlflow_tracking.registered_model, CHAMPION)
-        if champion is None:
-            return dg.SkipReason(f"No '{CHAMPION}' alias on {mlflow_tracking.registered_model} yet.")
-        version = str(champion.version)
-        if version == context.cursor:
-            return dg.SkipReason(f"Champion v{version} unchanged.")
+        version = new_champion(context.cursor, mlflow_tracking)
+        if isinstance(version, dg.SkipReason):
+            return version
         context.log.info(f"Champion is now v{version}: storing its outlook.")
         return dg.SensorResult(
             run_requests=[
