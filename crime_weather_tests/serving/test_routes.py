@@ -93,7 +93,9 @@ def test_model_gives_the_lineage_of_the_champion(client: TestClient):
         "data_through",
         "max_horizon_days",
         "backtest",
+        "model_card",
     }
+    assert body["model_card"] is None  # registered without one: the retrain writes it (test_model.py)
     assert body["history_end"] == "2019-03-31"  # the level is known up to the last day trained on
     assert body["model_config"]["family"] == "hgb" and body["promotion"] is None  # registered, not promoted
     assert body["version"] == "1" and len(body["run_id"]) == 32

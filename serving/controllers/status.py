@@ -50,6 +50,7 @@ class StatusController(Controller):
             data_through=champion.window.through(),
             max_horizon_days=predictor.max_horizon_days,
             backtest=_backtest(info.metrics),
+            model_card=info.card,
         )
 
     @get(

@@ -108,6 +108,13 @@ class ModelInfo(Struct):
         list[HorizonBacktest],
         Meta(description="The backtest per horizon month, as far as the run logged it (empty: none)."),
     ] = []
+    model_card: Annotated[
+        str | None,
+        Meta(
+            description="The version's model card (markdown, its MLflow description): data, accuracy per "
+            "horizon with CIs, the weather verdict, intended use and limits; null until written."
+        ),
+    ] = None
 
 
 class Health(Struct):

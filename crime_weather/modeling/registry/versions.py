@@ -179,6 +179,7 @@ class ChampionInfo:
     history_end: str | None = None  # the level is known up to this day; later dates get the last one
     config: dict[str, object] | None = None
     promotion: PromotionRecord | None = None
+    card: str | None = None  # the version's model card (markdown: its MLflow description)
 
 
 def _number(text: str | None) -> float | None:
@@ -212,4 +213,5 @@ def describe_version(client: MlflowClient, version: ModelVersion) -> ChampionInf
         history_end=tags.get(TAG_HISTORY_END),
         config=json.loads(tags[TAG_CONFIG]) if TAG_CONFIG in tags else None,
         promotion=promotion_record(tags),
+        card=version.description or None,
     )
