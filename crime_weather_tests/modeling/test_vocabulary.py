@@ -43,6 +43,7 @@ CALENDAR_ACCESSORS = {"weekday", "isoweekday", "dayofweek", "day_of_week", "dayo
 WEATHER_WORDS = re.compile(r"(?<![a-z])rain|precip", re.IGNORECASE)  # rain_mm, log1p_rain; not train
 THRESHOLD_NAMES = re.compile(r"^[A-Z0-9_]*((?<![A-Z])RAIN|TEMP|HOLIDAY|EDGES)[A-Z0-9_]*$")
 ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+NORMAL = re.compile(r"\bnormal(s|_\w*)?\b")  # a day's normal (normal, normals, normal_temp), not normalize()
 
 
 def _numeric_literal(node: ast.AST) -> bool:
@@ -91,7 +92,7 @@ def second_builds(path: Path, *, reads_matrices: bool | None = None) -> list[str
             what = "rain threshold"
         elif isinstance(node, ast.Call) and source(node.func).split(".")[-1] in ("log1p", "digitize", "cut"):
             what = f"{source(node.func)} of a weather value"
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and "normal" in source(node):
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and NORMAL.search(source(node)):
             what = "anomaly"
         elif isinstance(node, ast.Assign) and _numeric_literal(node.value):
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
