@@ -15,6 +15,7 @@ from crime_weather.core.names import NAIVE_COLUMNS, SCORECARD_TABLE
 from crime_weather.core.settings import Settings
 from crime_weather.core.storage import LocalStore, S3Store, frame_to_parquet, open_store
 from crime_weather.modeling.forecasting.forecast import forecast_table
+from crime_weather.modeling.forecasting.horizon import data_through
 from crime_weather.modeling.forecasting.outlook import outlook_table
 from crime_weather.modeling.forecasting.scorecard import month_claims, score_claims
 from crime_weather.tables.schemas import forecast_scorecard_schema
@@ -52,6 +53,7 @@ def scorecards(champion_v1: ModelStore) -> dict[str, pd.DataFrame]:
         model_version="1",
         weather_source="test",
         issued_at=pd.Timestamp(f"{ISSUE}T10:00:00Z"),
+        data_through=data_through(pipeline),
     )
     tables = {}
     for month in SCORED:
