@@ -30,6 +30,7 @@ from crime_weather.orchestration.jobs import (
     forecast_job,
     ingest_job,
     landing_file_rejected,
+    outlook_job,
     retrain_job,
 )
 from crime_weather.orchestration.resources import (
@@ -83,7 +84,7 @@ def build_definitions() -> dg.Definitions:
             forecast_scorecard,
         ],
         asset_checks=[crime_data_age],
-        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, retrain_job, outlook.outlook_job],
+        jobs=[ingest_job, landing_file_rejected, acquisition, forecast_job, retrain_job, outlook_job],
         sensors=[
             build_landing_sensor(automation.landing_poll_seconds),
             build_retrain_sensor(automation.automation_seconds),

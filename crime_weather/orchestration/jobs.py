@@ -6,6 +6,7 @@ from crime_weather.orchestration.assets.effects import weather_effects
 from crime_weather.orchestration.assets.forecast import robbery_forecast
 from crime_weather.orchestration.assets.ingest import daily_features, raw_crime, raw_weather
 from crime_weather.orchestration.assets.model import challenger_model, champion_model, train_test_split
+from crime_weather.orchestration.assets.outlook import champion_outlook
 from crime_weather.orchestration.resources import AcquisitionSource, LandingZone
 from crime_weather.sources.catalog import REJECTED, describe
 
@@ -43,6 +44,15 @@ forecast_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     tags={STAGE_TAG: "forecast"},
     description="Issue the robbery forecast of the coming days for one issue date.",
+)
+
+# One champion version per run (a partition of champion_versions), launched at each promotion.
+outlook_job = dg.define_asset_job(
+    "outlook",
+    selection=dg.AssetSelection.assets(champion_outlook),
+    executor_def=dg.in_process_executor,
+    tags={STAGE_TAG: "outlook"},
+    description="Store one champion version's six-month outlook (its claims, to be graded).",
 )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import dagster as dg
+
 from crime_weather.core.settings import PlatformSettings, StorageSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,10 +35,14 @@ def platform_environment(settings: PlatformSettings) -> dict[str, str]:
 
 
 def prepare_home(settings: StorageSettings) -> None:
-    """Create the embedded state folders and the Dagster instance's configuration."""
+    """Create the embedded state folders and the Dagster instance, its storage included: processes
+    that start at once on a fresh home (two `make retrain`s, the daemon and the webserver) would
+    otherwise race to create the same SQLite tables."""
     for folder in (settings.dagster_home, settings.logs, settings.mlflow_artifacts):
         folder.mkdir(parents=True, exist_ok=True)
     for uri in (settings.landing, settings.warehouse):
         if "://" not in uri:
             Path(uri).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(INSTANCE_CONFIG, settings.dagster_home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)):
+        pass  # constructing it creates and stamps the run, event-log and schedule databases

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import dagster as dg
 import httpx
 import mlflow
 import pandas as pd
@@ -264,7 +265,10 @@ def test_a_few_bad_rows_are_counted_and_reported_and_the_good_rows_load(platform
     assert meta["schema_passed"] is True
     assert any("3 unusable (e.g. line" in message for message in log_messages(instance, run.run_id))
     assert "2019-05" in materialized(instance, "daily_features")
-    assert all(evaluation.passed for evaluation in check_evaluations(instance, run.run_id))
+    blocking = [
+        e for e in check_evaluations(instance, run.run_id) if e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    assert blocking and all(evaluation.passed for evaluation in blocking)  # the data's age only warns
 
 
 def test_a_file_over_the_bad_row_limit_is_refused_whole(platform: Platform, bad_files):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -42,13 +43,8 @@ def platform_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_two_retrains_submitted_at_once_queue_and_run_one_at_a_time(platform_home: Path):
     settings = get_settings()
-    run_ids: list[str] = []
-    submitters = [threading.Thread(target=lambda: run_ids.append(submit(settings))) for _ in range(2)]
-    for thread in submitters:
-        thread.start()
-    for thread in submitters:
-        thread.join(timeout=300)
-    assert len(run_ids) == 2
+    with ThreadPoolExecutor(2) as pool:  # a submission that fails raises here, with its error
+        run_ids = list(pool.map(lambda _: submit(settings), range(2)))
 
     with dg.DagsterInstance.get() as instance:
         runs = [instance.get_run_by_id(run_id) for run_id in run_ids]

@@ -102,7 +102,7 @@ def test_model_gives_data_through_the_limit_and_the_backtest_per_horizon(
 
     uri = tracking_uri(tmp_path / "registry")
     register(uri, seed=1)
-    mlflow = MlflowClient(uri)
+    mlflow = MlflowClient(uri, uri)  # both named: no registry URI left in MLflow's globals answers
     run_id = mlflow.get_model_version_by_alias("crime_weather", "champion").run_id
     logged = {"poisson_deviance": 1.1, "pred_over_obs": 0.97, "coverage_80": 0.81, "coverage_95": 0.94}
     for horizon in (1, 2):

@@ -5,21 +5,12 @@ champion_outlook for it. The cursor is the last version handled, so each champio
 
 import dagster as dg
 
-from crime_weather.core.names import OUTLOOK_TABLE
-from crime_weather.orchestration.jobs import STAGE_TAG
+from crime_weather.orchestration.jobs import outlook_job
 from crime_weather.orchestration.partitions import champion_versions
 from crime_weather.orchestration.resources import MlflowTracking
 from crime_weather.orchestration.sensors.champion import new_champion
 
 TRIGGER_TAG = "crime_weather/outlook_trigger"
-
-outlook_job = dg.define_asset_job(
-    "outlook",
-    selection=dg.AssetSelection.assets(OUTLOOK_TABLE),
-    executor_def=dg.in_process_executor,
-    tags={STAGE_TAG: "forecast"},
-    description="Store one champion version's six-month outlook (its claims, to be graded).",
-)
 
 
 def build_outlook_sensor(interval_seconds: int) -> dg.SensorDefinition:
