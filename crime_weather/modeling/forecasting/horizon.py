@@ -20,9 +20,17 @@ from sklearn.pipeline import Pipeline
 
 from crime_weather.core.names import MAX_HORIZON_DAYS
 from crime_weather.modeling.estimation.pipeline import history_end
+from crime_weather.modeling.features.horizon import HORIZON_MONTHS, month_horizon
 
-__all__ = ["MAX_HORIZON_DAYS", "data_through", "horizon_days", "horizon_month", "lead_day"]
-MAX_HORIZON_MONTHS = 6
+__all__ = [
+    "MAX_HORIZON_DAYS",
+    "MAX_HORIZON_MONTHS",
+    "data_through",
+    "horizon_days",
+    "horizon_month",
+    "lead_day",
+]
+MAX_HORIZON_MONTHS = HORIZON_MONTHS
 
 
 def data_through(pipeline: Pipeline) -> pd.Timestamp:
@@ -37,12 +45,11 @@ def horizon_days(dates: npt.ArrayLike, through: pd.Timestamp) -> np.ndarray:
 
 
 def horizon_month(dates: npt.ArrayLike, through: pd.Timestamp) -> np.ndarray:
-    """The horizon month (1..6) of each date: 1 for the calendar month of `through` + 1 day, counted
-    in calendar months from there; later months are the last horizon."""
-    first = pd.Timestamp(through) + pd.Timedelta(days=1)
-    days = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates)))
-    months = (days.year - first.year) * 12 + (days.month - first.month) + 1
-    return np.clip(np.asarray(months, dtype="int64"), 1, MAX_HORIZON_MONTHS)
+    """The horizon month (1..6) of each date: the pipeline's own month horizon
+    (features.horizon.month_horizon), later months scored as the last horizon."""
+    days = pd.to_datetime(np.asarray(dates)).to_numpy().astype("datetime64[D]")
+    months = month_horizon(days, np.datetime64(pd.Timestamp(through).date(), "D"))
+    return np.minimum(months, MAX_HORIZON_MONTHS).astype("int64")
 
 
 def lead_day(dates: npt.ArrayLike, issued: npt.ArrayLike) -> np.ndarray:
