@@ -389,9 +389,9 @@ def test_the_landing_sensor_ingested_every_month_and_the_automation_retrained(to
             covered |= {month for month in MONTHS if first <= month <= last}
         assert covered == set(MONTHS)
         assert "train" in stages, stages
-        # Nothing rejected, no acquisition, no forecast (its source is none): ingests, retrains and
-        # the champion's outlook.
-        assert set(stages) <= {"ingest", "train", "outlook"}, stages
+        # Nothing rejected, no acquisition, no forecast (its source is none): ingests, retrains, the
+        # champion's outlook and the scoring of the months that landed.
+        assert set(stages) <= {"ingest", "train", "outlook", "score"}, stages
 
 
 def test_compute_logs_go_to_the_dagster_bucket(topology):

@@ -5,7 +5,6 @@ months it supplies), validates all of them with its Pandera schema in one pass a
 blocking check, so a bad partition stops everything downstream in the run.
 """
 
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -23,7 +22,7 @@ from crime_weather.orchestration.metadata import (
     markdown_table,
     null_rates,
 )
-from crime_weather.orchestration.partitions import months
+from crime_weather.orchestration.partitions import monthly_asset
 from crime_weather.orchestration.resources import IngestPolicy, LandingZone
 from crime_weather.sources.catalog import WEATHER, LandingFile, crime_winners, newest_first
 from crime_weather.sources.crime.layouts import layout_named
@@ -52,25 +51,17 @@ def monthly_table(
     schema: pa.DataFrameSchema, check: str, **kwargs: Any
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """@dg.asset for a table stored one parquet file per month, many months in one run, guarded by
-    its Pandera schema as a blocking check (`check` says what it holds) and showing it in the UI.
-
-    `backfill_policy` is a beta API we rely on (one run for a load of many months): its warning is
-    silenced here, for these decorations only.
-    """
+    its Pandera schema as a blocking check (`check` says what it holds) and showing it in the UI."""
 
     def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.BetaWarning)
-            return dg.asset(
-                partitions_def=months,
-                io_manager_key="warehouse",
-                backfill_policy=dg.BackfillPolicy.single_run(),
-                check_specs=[schema_check(function.__name__, check)],
-                group_name="ingest",
-                kinds={"pandas", "parquet"},
-                metadata={"dagster/column_schema": column_schema(schema)},
-                **kwargs,
-            )(function)
+        return monthly_asset(
+            io_manager_key="warehouse",
+            check_specs=[schema_check(function.__name__, check)],
+            group_name="ingest",
+            kinds={"pandas", "parquet"},
+            metadata={"dagster/column_schema": column_schema(schema)},
+            **kwargs,
+        )(function)
 
     return decorate
 

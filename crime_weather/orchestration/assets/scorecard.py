@@ -9,6 +9,7 @@ not a reason to stop the data.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
@@ -33,7 +34,7 @@ from crime_weather.modeling.registry.versions import CHAMPION, alias_version
 from crime_weather.modeling.reporting import plots
 from crime_weather.orchestration.checks import SCHEMA_CHECK, schema_check, schema_result
 from crime_weather.orchestration.metadata import column_schema, markdown_table
-from crime_weather.orchestration.partitions import months
+from crime_weather.orchestration.partitions import monthly_asset
 from crime_weather.orchestration.resources import MlflowTracking, WarehouseIOManager
 from crime_weather.tables.schemas import forecast_scorecard_schema
 from crime_weather.tables.validation import summarize_cases
@@ -109,38 +110,59 @@ def _band_plot(claims: pd.DataFrame, observed: pd.DataFrame, version: str | None
     return plots.markdown_image(png, "observed city total per day and the claimed band")
 
 
-def _schema_verdict(problems: dict[str, str], month: str) -> dg.AssetCheckResult:
+def _schema_verdict(problems: dict[str, str], months: list[str]) -> dg.AssetCheckResult:
     """The blocking schema check's verdict, named: this asset has three checks."""
-    return schema_result(problems, [month])._replace(
+    return schema_result(problems, months)._replace(
         check_name=SCHEMA_CHECK, asset_key=dg.AssetKey(SCORECARD_TABLE)
     )
 
 
+@dataclass(frozen=True)
+class MonthScore:
+    """One month of the run: its scorecard table, the claims scored and why nothing was, if so."""
+
+    month: str
+    table: pd.DataFrame
+    claims: pd.DataFrame
+    skipped: str | None
+
+    def judged(self, version: str | None) -> str:
+        """What a passing check looked at on this month."""
+        if self.skipped:
+            return f"nothing scored on {self.month}: {self.skipped}"
+        if version is None:
+            return f"no serving champion to judge on {self.month}"
+        if champion_rows(self.table, version).empty:
+            return f"no outlook of champion v{version} covers a week or more of {self.month}"
+        return f"champion v{version} on {self.month}: within bounds at every horizon scored"
+
+
 def _verdict(
-    name: str, failures: list[str], table: pd.DataFrame, version: str | None, month: str, skipped: str | None
+    name: str, failures: list[str], scores: list[MonthScore], version: str | None
 ) -> dg.AssetCheckResult:
     """Failures name version, month, horizon and figures; a pass says what was (or was not) judged."""
-    if skipped:
-        judged = f"nothing scored on {month}: {skipped}"
-    elif version is None:
-        judged = f"no serving champion to judge on {month}"
-    elif champion_rows(table, version).empty:
-        judged = f"no outlook of champion v{version} covers a week or more of {month}"
-    else:
-        judged = f"champion v{version} on {month}: within bounds at every horizon scored"
     return dg.AssetCheckResult(
         check_name=name,
         asset_key=dg.AssetKey(SCORECARD_TABLE),
         passed=not failures,
         severity=dg.AssetCheckSeverity.WARN,
-        description="; ".join(failures) or judged,
-        metadata={"champion_version": version or "", "failures": failures},
+        description="; ".join(failures or [score.judged(version) for score in scores]),
+        metadata={
+            "champion_version": version or "",
+            "months": [score.month for score in scores],
+            "failures": failures,
+        },
     )
 
 
-@dg.asset(
+def _score_month(warehouse: WarehouseIOManager, month: str, observed: pd.DataFrame) -> MonthScore:
+    claims = stored_claims(warehouse, month)
+    scored = score_claims(claims, observed)
+    return MonthScore(month, scored.table, claims, scored.reason)
+
+
+@monthly_asset(
     name=SCORECARD_TABLE,
-    partitions_def=months,
     io_manager_key="warehouse",
     ins={"daily_features": dg.AssetIn()},
     automation_condition=SCORE_ON_NEW_FEATURES,
@@ -171,38 +193,43 @@ def forecast_scorecard(
     warehouse: dg.ResourceParam[WarehouseIOManager],
     mlflow_tracking: MlflowTracking,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Every stored claim on the month (outlooks by version and horizon month, forecasts by issue and
-    lead day) scored against the observed counts, beside the naive levels issued with it."""
-    month = context.partition_key
-    observed = daily_features[month]
-    claims = stored_claims(warehouse, month)
-    scored = score_claims(claims, observed)
-    table = scored.table
+    """Every stored claim on each month of the run (outlooks by version and horizon month, forecasts
+    by issue and lead day) scored against the observed counts, beside the naive levels issued with
+    it. Many months land at once (a first load, a re-released year): one run scores them all."""
+    partitions = sorted(context.partition_keys)
+    scores = [_score_month(warehouse, month, daily_features[month]) for month in partitions]
     reachable, champion = _champion(mlflow_tracking, context.log)
+    logged: dict[str, object] = {}
+    for score in scores:
+        if score.skipped:
+            context.log.info(f"forecast_scorecard {score.month} skipped: {score.skipped}")
+        elif reachable:
+            with mlflow_tracking.explain_outage():
+                logged[score.month] = log_live_metrics(
+                    mlflow_tracking.client(), mlflow_tracking.registered_model, score.table, score.month
+                )
+    problems = {s.month: p for s in scores if (p := scorecard_problem(s.table, s.month))}
+    if problems:
+        yield _schema_verdict(problems, partitions)
+        raise dg.Failure(
+            f"forecast_scorecard breaks its schema and is not stored: {'; '.join(problems.values())}"
+        )
+    latest = scores[-1]
+    shown = pd.concat([score.table.assign(month=score.month) for score in scores], ignore_index=True)
     metadata: dict[str, object] = {
-        "dagster/row_count": len(table),
+        "dagster/row_count": sum(len(score.table) for score in scores),
         "serving_champion": champion or "",
-        "scores": markdown_table(table[_SHOWN], rows=40),
-        "observed_vs_claimed": dg.MetadataValue.md(_band_plot(claims, observed, champion, month)),
+        "scores": markdown_table(shown[["month", *_SHOWN]], rows=40),
+        "observed_vs_claimed": dg.MetadataValue.md(
+            _band_plot(latest.claims, daily_features[latest.month], champion, latest.month)
+        ),
+        "skipped": {score.month: score.skipped for score in scores if score.skipped},
+        "live_metrics_logged_on": dg.MetadataValue.json(logged),
     }
-    if scored.reason:
-        context.log.info(f"forecast_scorecard {month} skipped: {scored.reason}")
-        metadata["skipped"] = scored.reason
-    elif reachable:
-        with mlflow_tracking.explain_outage():
-            logged = log_live_metrics(
-                mlflow_tracking.client(), mlflow_tracking.registered_model, table, month
-            )
-        metadata["live_metrics_logged_on"] = dg.MetadataValue.json(logged)
-    if problem := scorecard_problem(table, month):
-        yield _schema_verdict({month: problem}, month)
-        raise dg.Failure(f"forecast_scorecard {month} breaks its schema and is not stored: {problem}")
-    yield dg.Output({month: table}, metadata=metadata)
-    yield _schema_verdict({}, month)
-    for name, failures in (
-        (CALIBRATED, calibration_failures(table, champion)),
-        (BEATS_NAIVE, naive_failures(table, champion)),
-    ):
+    yield dg.Output({score.month: score.table for score in scores}, metadata=metadata)
+    yield _schema_verdict({}, partitions)
+    for name, judge in ((CALIBRATED, calibration_failures), (BEATS_NAIVE, naive_failures)):
+        failures = [failure for score in scores for failure in judge(score.table, champion)]
         for failure in failures:
             context.log.warning(f"{name}: {failure}")
-        yield _verdict(name, failures, table, champion, month, scored.reason)
+        yield _verdict(name, failures, scores, champion)

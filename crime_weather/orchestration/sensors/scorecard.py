@@ -2,9 +2,8 @@
 scored again whenever its daily_features lands or changes. Its own AutomationConditionSensorDefinition,
 the mechanism the retrain uses (sensors/retrain.py), so neither's target depends on the other's.
 
-Off by default for now: its condition asks for one run per month, so a first load of 50 months would
-start 50 runs (50 containers in compose) before anything else settles. Turn it on in the UI
-(Automation) once the history is in, or materialize a month's scorecard by hand."""
+The asset runs many months at once (BackfillPolicy.single_run): the months a tick finds new or
+changed, a first load of 50 months included, are scored by one run, not one run each."""
 
 import dagster as dg
 
@@ -17,7 +16,7 @@ def build_scorecard_sensor(interval_seconds: int) -> dg.AutomationConditionSenso
         "score_on_new_features",
         target=dg.AssetSelection.assets(SCORECARD_TABLE),
         run_tags={STAGE_TAG: "score"},
-        default_status=dg.DefaultSensorStatus.STOPPED,
+        default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=interval_seconds,
         description="Grades the stored outlooks and forecasts of every month whose daily_features landed or changed.",
     )

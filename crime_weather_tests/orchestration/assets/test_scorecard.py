@@ -190,6 +190,42 @@ def test_a_month_no_claim_covers_is_skipped_with_the_reason(instance, home):
     assert result.success
     assert _stored(home, "forecast_scorecard", "2019-02").empty
     metadata = instance.get_latest_materialization_event(SCORECARD).asset_materialization.metadata
-    assert metadata["skipped"].value == "no claim is stored: nothing claims a day of 2019-02"
+    assert metadata["skipped"].value == {"2019-02": "no claim is stored: nothing claims a day of 2019-02"}
     verdicts = _checks(result)
     assert verdicts["calibrated"].passed and "nothing scored on 2019-02" in verdicts["calibrated"].description
+
+
+def test_months_that_land_together_are_scored_by_one_run(instance, home):
+    scoring = Scoring(instance)
+    scoring.tick()
+    outlook = _promote(instance, home)
+    rng = np.random.default_rng(1)
+    landed = ["2019-04", "2019-05", "2019-06"]
+    for month in landed:
+        claims = outlook[outlook["date"].dt.strftime("%Y-%m") == month].sort_values(["date", "comuna"])
+        _land(instance, home, month, rng.poisson(claims["expected_robberies"].to_numpy()))
+    assert scoring.tick() == set(landed)
+    # The daemon turns a tick's months into runs by the asset's backfill policy: one run for all.
+    assert scoring.defs.resolve_assets_def(SCORECARD).backfill_policy == dg.BackfillPolicy.single_run()
+    job = scoring.defs.resolve_implicit_job_def_def_for_assets([SCORECARD])
+    result = job.execute_in_process(
+        instance=instance,
+        asset_selection=[SCORECARD],
+        tags={
+            "dagster/asset_partition_range_start": landed[0],
+            "dagster/asset_partition_range_end": landed[-1],
+        },
+        raise_on_error=False,
+    )
+    assert result.success
+    for horizon, month in enumerate(landed, start=1):
+        table = _stored(home, "forecast_scorecard", month)
+        assert table[["source", "horizon"]].values.tolist() == [["outlook", horizon]]
+    verdicts = _checks(result)
+    assert set(verdicts) == {"schema", "calibrated", "beats_naive"}  # one verdict each, for all months
+    judged = verdicts["calibrated"]
+    assert judged.metadata["months"].value == landed
+    if judged.passed:
+        assert all(f"champion v1 on {month}" in judged.description for month in landed)
+    else:
+        assert any(f"v1 on {month}" in judged.description for month in landed)
