@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from crime_weather_tests import builders
 from crime_weather_tests.compose import images
 from crime_weather_tests.compose.engine import Engine, EngineUnavailable, start_engine
 from crime_weather_tests.compose.stack import Stack, wait_for
+from harness.processes import ROOT
 
 pytestmark = [pytest.mark.compose, pytest.mark.shared_data, pytest.mark.timeout(1800)]
 
@@ -182,6 +185,30 @@ def test_only_the_uis_and_the_api_are_published(stack: Stack, story: Story):
         assert [(b["HostIp"], b["HostPort"]) for b in bindings] == [
             ("127.0.0.1", stack.url({"dagster-webserver": "dagster"}.get(service, service)).rsplit(":", 1)[1])
         ]
+
+
+# The sources of our packages, digested as installed (site-packages) or as in this tree.
+SOURCES_DIGEST = """
+import hashlib, importlib.util, pathlib, sys
+digest = hashlib.sha256()
+for package in ("crime_weather", "serving"):
+    root = pathlib.Path(sys.argv[1], package) if len(sys.argv) > 1 else pathlib.Path(
+        importlib.util.find_spec(package).submodule_search_locations[0])
+    for path in sorted(root.rglob("*.py")):
+        digest.update(f"{package}/{path.relative_to(root).as_posix()}".encode() + path.read_bytes())
+print(digest.hexdigest())
+"""
+
+
+def test_the_images_run_the_code_of_this_tree(stack: Stack, story: Story):
+    """A rebuild installs the sources it was given: uv's cache keys the project's wheel on its
+    pyproject.toml only, and once served a previous build's code to every container."""
+    here = subprocess.run(
+        [sys.executable, "-c", SOURCES_DIGEST, str(ROOT)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    for service in ("code-location", "api"):
+        installed = stack.run("exec", "-T", service, "python", "-c", SOURCES_DIGEST).stdout.strip()
+        assert installed == here, f"{service} runs other sources than this tree"
 
 
 def test_every_month_materializes(stack: Stack, story: Story):
