@@ -47,12 +47,11 @@ from crime_weather.modeling.estimation.metrics import unit_deviance
 from crime_weather.modeling.selection.backtest import MODEL
 from crime_weather.modeling.selection.train import HORIZON_PREDICTIONS
 from crime_weather.orchestration.jobs import STAGE_TAG, TRAIN_STAGE
-from harness.processes import clean_environment
+from harness.processes import clean_environment, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CRIME_FILE = "caba_robos_2017_2020feb_rafzamb.csv.gz"  # the official robberies, 2017-01..2020-02
 NOT_LANDED = {CRIME_FILE, "caba_robos_2017_2020feb_rafzamb.rds"}  # the .rds is the same data
-API = "http://127.0.0.1:8800"
 PLANTED_SHARE = 0.7
 T = TypeVar("T")
 
@@ -81,8 +80,13 @@ class Replay:
     """The platform of one fresh home and what it has done so far."""
 
     def __init__(self, home: Path, data: Path, env: dict[str, str]) -> None:
+        # Ports of their own: a `make run` (or the test suite's) may hold the default ones.
+        ports = {"dagster_port": free_port(), "mlflow_port": free_port()}
+        self.api = f"http://127.0.0.1:{free_port()}"
+        env.update({f"CRIME_WEATHER_{name.upper()}": str(port) for name, port in ports.items()})
+        env["CRIME_WEATHER_API_PORT"] = self.api.rsplit(":", 1)[1]
         self.home, self.data, self.env = home, data, env
-        self.settings = PlatformSettings(home=home)  # type: ignore[call-arg]
+        self.settings = PlatformSettings(home=home, **ports)  # type: ignore[call-arg]
         self.landing = Path(self.settings.landing)
         self.warehouse = Path(self.settings.warehouse)
         self.process: subprocess.Popen[bytes] | None = None
@@ -119,10 +123,9 @@ class Replay:
         except Exception:  # no champion yet, or the server still starting
             return None
 
-    @staticmethod
-    def served() -> str | None:
+    def served(self) -> str | None:
         try:
-            response = httpx.get(f"{API}/model", timeout=2)
+            response = httpx.get(f"{self.api}/model", timeout=2)
         except httpx.HTTPError:
             return None
         return str(response.json()["version"]) if response.status_code == 200 else None

@@ -235,6 +235,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             "CRIME_WEATHER_SEARCH_TIMEOUT_SECONDS",
             "CRIME_WEATHER_SEARCH_FOLDS",
             "CRIME_WEATHER_BACKTEST_FOLDS",
+            "CRIME_WEATHER_CALIBRATION_ORIGINS",
         }
         assert set(compose_env("mlflow")) == set(mlflow_env) - {MARKER} | {"MLFLOW_SERVER_ALLOWED_HOSTS"}
         assert set(compose_env("api")) == {

@@ -147,6 +147,12 @@ class TrainingBudget(BaseModel):
     search_folds: int = Field(
         default=6, ge=1, description="The search's objective: the monthly folds just before the backtest's."
     )
+    calibration_origins: int = Field(
+        default=12,
+        ge=1,
+        description="Month starts before the backtest whose fits calibrate the intervals per horizon "
+        "(a year: every season); each costs a fit.",
+    )
     search_trials: int = Field(
         default=80,
         ge=1,

@@ -53,6 +53,7 @@ def env_file_values(run_memory_limit: str) -> dict[str, str]:
         CRIME_WEATHER_SEARCH_TIMEOUT_SECONDS="20",
         CRIME_WEATHER_SEARCH_FOLDS="2",
         CRIME_WEATHER_BACKTEST_FOLDS="3",
+        CRIME_WEATHER_CALIBRATION_ORIGINS="3",
         CRIME_WEATHER_DAGSTER_HOST_PORT=str(free_port()),
         CRIME_WEATHER_MLFLOW_HOST_PORT=str(free_port()),
         CRIME_WEATHER_API_HOST_PORT=str(free_port()),

@@ -44,6 +44,7 @@ CONCERNS: dict[type[BaseModel], dict[str, str]] = {
     TrainingSettings: {
         "TEST_MONTHS": "2",
         "BACKTEST_FOLDS": "3",
+        "CALIBRATION_ORIGINS": "4",
         "SEARCH_FOLDS": "2",
         "SEARCH_TRIALS": "7",
         "SEARCH_TIMEOUT_SECONDS": "20",

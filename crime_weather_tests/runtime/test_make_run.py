@@ -50,6 +50,7 @@ def platform(shared_raw, tmp_path_factory):
         CRIME_WEATHER_SEARCH_TRIALS="4",
         CRIME_WEATHER_SEARCH_FOLDS="2",
         CRIME_WEATHER_BACKTEST_FOLDS="3",
+        CRIME_WEATHER_CALIBRATION_ORIGINS="3",
         CRIME_WEATHER_FORECAST_SOURCE="none",  # offline: forecasts come from files dropped into landing
     )
     log = (home.parent / "make-run.log").open("wb")

@@ -29,7 +29,7 @@ from crime_weather.modeling.estimation.config import ModelConfig
 from crime_weather.modeling.estimation.intervals import coverage
 from crime_weather.modeling.features.horizon import HORIZON_MONTHS, HorizonCalibration
 from crime_weather.modeling.selection.bootstrap import fold_interval
-from crime_weather.modeling.selection.folds import MIN_TRAIN_MONTHS, MonthlyData
+from crime_weather.modeling.selection.folds import CALIBRATION_ORIGINS, MIN_TRAIN_MONTHS, MonthlyData
 from crime_weather.modeling.selection.horizons import horizon_rows, predict_horizons
 
 # Off, as measured on the shared data (benchmarks/backtest.py, 2026-12-06): fitted on 2018-03..2019-02
@@ -37,7 +37,6 @@ from crime_weather.modeling.selection.horizons import horizon_rows, predict_hori
 # h = 6 deviance 1.70 against 1.51 without it, worse than the naive level. The drift of a frozen
 # level is not stable from one year to the next; the intervals' dispersion carries its uncertainty.
 LEVEL_CORRECTION = False
-CALIBRATION_ORIGINS = 12  # a year of origins (every season), 7 of them reach h = 6; each costs a fit
 DISPERSION_GRID = np.round(np.arange(0.0, 0.2001, 0.005), 3)
 NOMINAL = (0.8, 0.95)
 
@@ -71,12 +70,18 @@ def fitted_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
 
 
 def calibrate(
-    config: ModelConfig, data: MonthlyData, before: str, seed: int, months: int = HORIZON_MONTHS
+    config: ModelConfig,
+    data: MonthlyData,
+    before: str,
+    seed: int,
+    months: int = HORIZON_MONTHS,
+    origins_wanted: int = CALIBRATION_ORIGINS,
 ) -> HorizonCalibration:
     """The configuration's level factors and interval dispersion per horizon 1..`months`, from the
-    months before `before` (the backtest's first month). None (identity, Poisson) without origins."""
+    `origins_wanted` month starts before `before` (the backtest's first month). None (identity,
+    Poisson) without origins."""
     past = MonthlyData(data.frame[data.month < before])
-    origins = calibration_origins(past, before)
+    origins = calibration_origins(past, before, origins_wanted)
     if not origins:
         return HorizonCalibration()
     rows = horizon_rows(past, origins, months)

@@ -39,7 +39,7 @@ def backtest_of(config: ModelConfig, training: TrainingData, seed: int) -> pd.Da
     """The configuration's multi-horizon backtest predictions from the plan's folds (column `model`,
     its calibration fitted on the months before them, as a retrain fits it)."""
     data, origins = training.data, training.plan.backtest
-    calibration = calibrate(config, data, origins[0], seed)
+    calibration = calibrate(config, data, origins[0], seed, origins_wanted=training.plan.calibration_origins)
     frame = horizon_rows(data, origins)
     frame[MODEL], frame[DISPERSION] = predict_horizons(config, data, origins, seed, calibration=calibration)
     return frame

@@ -41,7 +41,7 @@ from crime_weather.modeling.selection.backtest import (
 )
 from crime_weather.modeling.selection.bootstrap import Difference, paired_difference
 from crime_weather.modeling.selection.calibration import calibrate
-from crime_weather.modeling.selection.folds import MonthlyData
+from crime_weather.modeling.selection.folds import CALIBRATION_ORIGINS, MonthlyData
 from crime_weather.modeling.selection.horizons import (
     first_month,
     horizon_frame,
@@ -72,12 +72,18 @@ class Backtest:
         return mean_fold_deviance(self.frame, column)
 
 
-def run_backtest(config: ModelConfig, data: MonthlyData, months: list[str], seed: int) -> Backtest:
+def run_backtest(
+    config: ModelConfig,
+    data: MonthlyData,
+    months: list[str],
+    seed: int,
+    calibration_origins: int = CALIBRATION_ORIGINS,
+) -> Backtest:
     """The configuration and its no-weather arm from each of `months`, beside the naive levels, at
     every horizon, both with the configuration's calibration (fitted on the months before the first
     of `months`: the arms differ only in the weather); the fold months themselves (h = 1) carry the
     claims."""
-    calibration = calibrate(config, data, months[0], seed)
+    calibration = calibrate(config, data, months[0], seed, origins_wanted=calibration_origins)
     horizons = horizon_frame(config, data, months, seed, calibration=calibration)
     frame = first_month(horizons)
     bar = best_naive(frame)

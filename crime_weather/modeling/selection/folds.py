@@ -12,16 +12,22 @@ import numpy as np
 import pandas as pd
 
 from crime_weather.core.names import MODEL_INPUTS, TARGET
+from crime_weather.core.settings import TrainingBudget
 
 # A fold needs two months before it: the first month of any history has no level of its own (its
 # rows are left out of the fit), the second is the first one to learn from.
 MIN_TRAIN_MONTHS = 2
 
 
+# A year of origins (every season), 7 of them reach h = 6; the setting's default, defined there once.
+CALIBRATION_ORIGINS: int = TrainingBudget.model_fields["calibration_origins"].default
+
+
 @dataclass(frozen=True)
 class FoldPlan:
     search: list[str]
     backtest: list[str]
+    calibration_origins: int = CALIBRATION_ORIGINS  # how many month starts before the backtest calibrate
 
     @property
     def search_overlaps_backtest(self) -> bool:
@@ -29,9 +35,13 @@ class FoldPlan:
         return bool(set(self.search) & set(self.backtest))
 
 
-def plan_folds(months: list[str], backtest_folds: int, search_folds: int) -> FoldPlan:
+def plan_folds(
+    months: list[str], backtest_folds: int, search_folds: int, calibration_origins: int = CALIBRATION_ORIGINS
+) -> FoldPlan:
     """The last `backtest_folds` months (at most those with MIN_TRAIN_MONTHS before them), and the
-    `search_folds` months before them; when none are left, the search uses the backtest's months."""
+    `search_folds` months before them; when none are left, the search uses the backtest's months.
+    The calibration (modeling.selection.calibration) fits from `calibration_origins` months before
+    the backtest's first."""
     months = sorted(months)
     usable = months[MIN_TRAIN_MONTHS:]
     if not usable:
@@ -41,7 +51,7 @@ def plan_folds(months: list[str], backtest_folds: int, search_folds: int) -> Fol
     backtest = usable[-backtest_folds:]
     before = usable[: len(usable) - len(backtest)]
     search = before[-search_folds:] or backtest[-search_folds:]
-    return FoldPlan(search, backtest)
+    return FoldPlan(search, backtest, calibration_origins)
 
 
 class MonthlyData:

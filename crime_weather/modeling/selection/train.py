@@ -80,7 +80,8 @@ class TrainingData:
     @classmethod
     def of(cls, split: TemporalSplit, budget: TrainingBudget) -> TrainingData:
         data = MonthlyData(pd.concat([split.train, split.test], ignore_index=True))
-        return cls(split, data, plan_folds(data.months, budget.backtest_folds, budget.search_folds))
+        plan = plan_folds(data.months, budget.backtest_folds, budget.search_folds, budget.calibration_origins)
+        return cls(split, data, plan)
 
 
 @dataclass
@@ -150,7 +151,8 @@ def train_configuration(
 ) -> Trained:
     """Backtest arms and fixed window, refit on all data, log to `parent`, register a version."""
     with stages.stage("backtest"):
-        backtest = run_backtest(config, training.data, training.plan.backtest, seed)
+        plan = training.plan
+        backtest = run_backtest(config, training.data, plan.backtest, seed, plan.calibration_origins)
     with stages.stage("fixed window"):
         fixed = fixed_window(config, training.split, seed, backtest.calibration)
     metrics = {**fixed.metrics, **backtest_metrics(backtest)}
