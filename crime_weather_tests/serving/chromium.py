@@ -65,7 +65,9 @@ class Chromium:
     def open(self, url: str, width: int = 1280, height: int = 1600, timeout: float = 30) -> Tab:
         """A new tab at `width` x `height` that has loaded `url` (its load event fired)."""
         target = httpx.put(f"{self.http}/json/new?about:blank", timeout=10).json()
-        tab = Tab(connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=10), target["id"])
+        # The tab owns its connection (close_tab closes it): websockets 17 asks for legacy=True there.
+        socket = connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=10, legacy=True)
+        tab = Tab(socket, target["id"])
         for method in ("Page.enable", "Runtime.enable", "Log.enable"):
             tab.send(method)
         tab.send(
