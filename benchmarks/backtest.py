@@ -219,9 +219,10 @@ def summary(
     lines = [
         f"Measured by `benchmarks/backtest.py --update-readme` on {dt.date.today():%Y-%m-%d}: the shared data "
         f"(`../shared/data/raw`, {len(data_months)} months {data_months[0]}..{data_months[-1]}), default settings, "
-        f"in process on this machine (2 cores, shared with other work), one thread per fit.",
+        f"in process on this machine (2 cores), one thread per fit.",
         "",
-        f"**Served configuration** (what the search chose): {trained.config.label}, "
+        f"**The challenger** (what the search chose; the figures below are its own, and the contest at "
+        f"the end says whether it is served): {trained.config.label}, "
         f"`{ {k: round(v, 4) if isinstance(v, float) else v for k, v in trained.config.params.items()} }`.",
         "",
         "| | mean Poisson deviance | 95 % CI (paired, whole months resampled) |",
