@@ -1,4 +1,4 @@
-"""What the API benchmarks share: a champion to serve, the API process, wrk, resident memory."""
+"""What the benchmarks share: a champion to serve, the API process and whether it serves one, wrk, resident memory."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from crime_weather.core.names import WEATHER_BOUNDS
 from harness.processes import Server, api_server, free_port, wait_http
@@ -43,6 +45,14 @@ done = function(summary, latency, requests)
     latency.max / 1e3, errors, summary.errors.status, summary.errors.timeout))
 end
 """
+
+
+def champion_served(api: str) -> str | None:
+    try:
+        response = httpx.get(f"{api}/model", timeout=2)
+    except httpx.HTTPError:
+        return None
+    return response.json()["version"] if response.status_code == 200 else None
 
 
 def random_rows(count: int, seed: int) -> list[dict]:

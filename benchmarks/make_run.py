@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _api import champion_served
 
 from harness.processes import clean_environment
 
@@ -27,14 +27,6 @@ def expected_months(landing: Path) -> int:
 
     store = LocalStore(landing)
     return len(crime_winners(describe(info, store.read(info.key)) for info in store.list()))
-
-
-def champion_served(api: str) -> str | None:
-    try:
-        response = httpx.get(f"{api}/model", timeout=2)
-    except httpx.HTTPError:
-        return None
-    return response.json()["version"] if response.status_code == 200 else None
 
 
 def measure(data: Path, timeout: float, until_champion: bool = True) -> dict[str, float | None]:

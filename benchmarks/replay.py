@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import dagster as dg
-import httpx
 import numpy as np
 import pandas as pd
+from _api import champion_served
 from mlflow.artifacts import download_artifacts
 from mlflow.tracking import MlflowClient
 
@@ -124,11 +124,7 @@ class Replay:
             return None
 
     def served(self) -> str | None:
-        try:
-            response = httpx.get(f"{self.api}/model", timeout=2)
-        except httpx.HTTPError:
-            return None
-        return str(response.json()["version"]) if response.status_code == 200 else None
+        return champion_served(self.api)
 
     def outlook_stored(self, version: str) -> bool:
         return (self.warehouse / "champion_outlook" / f"{version}.parquet").exists()
