@@ -8,9 +8,11 @@ import pytest
 
 from crime_weather.modeling.selection.bootstrap import (
     Difference,
+    Ratio,
     block_means,
     day_block_difference,
     fold_interval,
+    fold_ratio,
     paired_difference,
 )
 
@@ -80,3 +82,35 @@ def test_one_fold_supports_no_claim_and_the_same_seed_gives_the_same_ci():
     values = np.random.default_rng(0).normal(-0.05, 0.05, MONTHS)
     assert fold_interval(values, seed=4) == fold_interval(values, seed=4)
     assert fold_interval(values, seed=4).low < values.mean() < fold_interval(values, seed=4).high
+
+
+def test_a_ratio_of_sums_resamples_months_and_its_ci_covers_the_true_ratio_at_about_95_percent():
+    """pred/obs of 12 months whose level is missed by a month-wide error (sd 6 %) around a true
+    ratio of 1.05: the CI holds 1.05 about 95 % of the time, and a miss is only called beyond it."""
+    held = 0
+    for seed in range(80):
+        rng = np.random.default_rng(seed)
+        observed = rng.poisson(5000, MONTHS).astype(float)
+        expected = observed * 1.05 * np.exp(rng.normal(0, 0.06, MONTHS))
+        ratio = fold_ratio(expected, observed, seed=seed, resamples=500)
+        assert ratio.estimate == pytest.approx(expected.sum() / observed.sum())
+        held += ratio.low < 1.05 < ratio.high
+    assert held >= 70
+    assert ratio.misses(0.8, 0.9) == (ratio.low > 0.9)
+
+
+def test_a_ratio_shared_by_every_month_has_no_width_and_one_month_supports_no_claim():
+    observed = np.arange(100.0, 100.0 + MONTHS)
+    same = fold_ratio(observed * 0.8, observed, seed=0)
+    assert (same.low, same.estimate, same.high) == pytest.approx((0.8, 0.8, 0.8))
+    assert same.misses(0.9, 1.1) and not same.misses(0.77, 0.83)
+    lone = fold_ratio(np.array([90.0]), np.array([100.0]), seed=0)
+    assert (lone.low, lone.high) == (-math.inf, math.inf) and not lone.misses(0.95, 1.05)
+
+
+def test_a_share_keeps_its_ci_inside_0_and_1_however_much_it_is_widened():
+    rows = np.full(MONTHS, 400.0)
+    inside = rows * np.r_[np.ones(MONTHS - 2), 0.97, 0.99]  # nearly every count covered
+    share = fold_ratio(inside, rows, seed=0, bounds=(0, 1))
+    assert share.high == 1.0 and share.low < share.estimate < 1.0
+    assert fold_ratio(inside[:1], rows[:1], seed=0, bounds=(0, 1)) == Ratio(inside[0] / rows[0], 0.0, 1.0)

@@ -91,6 +91,9 @@ def test_month_horizons_equal_an_independent_computation(data, scored):
         assert row["pred_over_obs"] == pytest.approx(mu.sum() / y.sum())
         assert row["coverage_80"] == pytest.approx(_coverage(y, mu, 0.8))
         assert row["coverage_95"] == pytest.approx(_coverage(y, mu, 0.95))
+        for name in ("pred_over_obs", "coverage_80", "coverage_95"):
+            low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
+            assert (low < row[name] < high) if len(origins) > 1 else (low, high) == (-np.inf, np.inf)
         naive = np.mean([mean_poisson_deviance(p["y"], p["naive_28d"]) for p in parts])
         assert row["naive_28d_poisson_deviance"] == pytest.approx(naive, rel=1e-9)
         naive_columns = [f"{naive_name(w)}_poisson_deviance" for w in NAIVE_WINDOWS]

@@ -117,10 +117,17 @@ def poisson_interval(expected: npt.ArrayLike, level: float) -> tuple[np.ndarray,
     return low, high
 
 
+def covered(
+    observed: npt.ArrayLike, expected: npt.ArrayLike, level: float, dispersion: npt.ArrayLike = 0.0
+) -> np.ndarray:
+    """Whether each observed count lies inside its `level` interval (NB `dispersion`; 0: Poisson)."""
+    low, high = count_interval(expected, level, dispersion)
+    observed = np.asarray(observed, dtype="float64")
+    return (observed >= low) & (observed <= high)
+
+
 def coverage(
     observed: npt.ArrayLike, expected: npt.ArrayLike, level: float, dispersion: npt.ArrayLike = 0.0
 ) -> float:
     """Share of observed counts inside their `level` interval (NB `dispersion`; 0: Poisson)."""
-    low, high = count_interval(expected, level, dispersion)
-    observed = np.asarray(observed, dtype="float64")
-    return float(np.mean((observed >= low) & (observed <= high)))
+    return float(np.mean(covered(observed, expected, level, dispersion)))

@@ -65,13 +65,41 @@ def small_sample_factor(folds: int) -> float:
     return math.sqrt(folds / (folds - 1)) * t.ppf((1 + LEVEL) / 2, folds - 1) / norm.ppf((1 + LEVEL) / 2)
 
 
-def block_means(values: np.ndarray, rng: np.random.Generator, resamples: int) -> np.ndarray:
-    """Means of `resamples` circular block bootstrap samples of `values` (each as long as `values`)."""
-    n = len(values)
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio of sums over folds (predicted / observed, the share of counts an interval covers)
+    with its 95 % CI, folds resampled as for a Difference."""
+
+    estimate: float
+    low: float
+    high: float
+
+    def misses(self, low: float, high: float) -> bool:
+        """Whether the CI lies entirely outside [low, high]: a miss beyond the noise of the folds."""
+        return self.high < low or self.low > high
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def block_picks(n: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """Indices of `resamples` circular block bootstrap samples of n folds (each n long)."""
     length = block_length(n)
     starts = rng.integers(0, n, size=(resamples, math.ceil(n / length)))
     picks = (starts[:, :, None] + np.arange(length)) % n
-    return values[picks.reshape(resamples, -1)[:, :n]].mean(axis=1)
+    return picks.reshape(resamples, -1)[:, :n]
+
+
+def block_means(values: np.ndarray, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """Means of `resamples` circular block bootstrap samples of `values` (each as long as `values`)."""
+    return values[block_picks(len(values), rng, resamples)].mean(axis=1)
+
+
+def _widened(estimate: float, samples: np.ndarray, folds: int) -> tuple[float, float]:
+    """The percentile interval of `samples` around `estimate`, widened for `folds` folds."""
+    low, high = np.quantile(samples, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    widen = small_sample_factor(folds)
+    return float(estimate - widen * (estimate - low)), float(estimate + widen * (high - estimate))
 
 
 def fold_interval(values: np.ndarray, *, seed: int, resamples: int = RESAMPLES) -> Difference:
@@ -81,11 +109,28 @@ def fold_interval(values: np.ndarray, *, seed: int, resamples: int = RESAMPLES) 
     if len(values) < 2:
         return Difference(estimate, -math.inf, math.inf)
     means = block_means(values, np.random.default_rng(seed), resamples)
-    low, high = np.quantile(means, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    widen = small_sample_factor(len(values))
-    return Difference(
-        estimate, float(estimate - widen * (estimate - low)), float(estimate + widen * (high - estimate))
-    )
+    return Difference(estimate, *_widened(estimate, means, len(values)))
+
+
+def fold_ratio(
+    numerators: np.ndarray,
+    denominators: np.ndarray,
+    *,
+    seed: int,
+    resamples: int = RESAMPLES,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> Ratio:
+    """sum(numerators) / sum(denominators) of per-fold sums (in time order) with its 95 % CI: whole
+    folds resampled in blocks, so a month whose level was missed moves the ratio as one unit. The CI
+    is clipped to `bounds` (a share lies in [0, 1]: widening must not take it out)."""
+    top, bottom = np.asarray(numerators, dtype="float64"), np.asarray(denominators, dtype="float64")
+    estimate = float(top.sum() / bottom.sum()) if bottom.sum() else math.nan
+    low, high = -math.inf, math.inf
+    if len(top) >= 2 and math.isfinite(estimate):
+        picks = block_picks(len(top), np.random.default_rng(seed), resamples)
+        sums = bottom[picks].sum(axis=1)
+        low, high = _widened(estimate, top[picks].sum(axis=1)[sums > 0] / sums[sums > 0], len(top))
+    return Ratio(estimate, max(low, bounds[0]), min(high, bounds[1]))
 
 
 def paired_difference(

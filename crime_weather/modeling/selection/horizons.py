@@ -20,10 +20,11 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from crime_weather.core.names import TARGET
 from crime_weather.modeling.estimation.config import ModelConfig
-from crime_weather.modeling.estimation.intervals import coverage
+from crime_weather.modeling.estimation.intervals import covered
 from crime_weather.modeling.estimation.metrics import NAIVE_WINDOWS, naive_level, naive_name
 from crime_weather.modeling.estimation.pipeline import build_pipeline, features_of
 from crime_weather.modeling.features.horizon import HORIZON_MONTHS, HorizonCalibration, month_horizon
@@ -35,7 +36,7 @@ from crime_weather.modeling.selection.backtest import (
     mean_fold_deviance,
     model_dispersion,
 )
-from crime_weather.modeling.selection.bootstrap import paired_difference
+from crime_weather.modeling.selection.bootstrap import fold_ratio, paired_difference
 from crime_weather.modeling.selection.folds import MonthlyData
 
 HORIZON_DAYS = 7
@@ -80,13 +81,26 @@ def predict_horizons(
     """Expected robberies of `horizon_rows(data, origins, months)` and their interval dispersion: one
     fit per origin, on every day before it (with `calibration`), predicts all of its months."""
     predictions, dispersion = [], []
-    for origin in origins:
-        train = data.before(origin)
-        pipeline = build_pipeline(config, seed, calibration).fit(data.inputs[train], data.y[train])
-        targets = data.inputs[np.isin(data.month, origin_targets(data, origin, months))]
+    for pipeline, targets in fitted_origins(config, data, origins, seed, months, calibration):
         predictions.append(pipeline.predict(targets))
         dispersion.append(features_of(pipeline).dispersion(targets))
     return np.concatenate(predictions), np.concatenate(dispersion)
+
+
+def fitted_origins(
+    config: ModelConfig,
+    data: MonthlyData,
+    origins: list[str],
+    seed: int,
+    months: int = HORIZON_MONTHS,
+    calibration: HorizonCalibration | None = None,
+) -> Iterator[tuple[Pipeline, pd.DataFrame]]:
+    """(the fit at each origin, on every day before it; the inputs of its months), in the order of
+    `horizon_rows(data, origins, months)`."""
+    for origin in origins:
+        train = data.before(origin)
+        pipeline = build_pipeline(config, seed, calibration).fit(data.inputs[train], data.y[train])
+        yield pipeline, data.inputs[np.isin(data.month, origin_targets(data, origin, months))]
 
 
 def naive_horizon_columns(data: MonthlyData, rows: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -136,9 +150,42 @@ def horizon_slices(frame: pd.DataFrame, days: int = HORIZON_DAYS) -> Iterator[tu
         yield MONTH, int(h), frame[frame["horizon"] == h]
 
 
+def ratio_columns(rows: pd.DataFrame, seed: int) -> dict[str, float]:
+    """pred/obs and the 80 %/95 % coverage of one horizon, each with its 95 % CI (whole target months
+    resampled: a level missed for a month moves every day of it): `<name>`, `<name>_ci_low/_high`."""
+    y, mu = rows[TARGET].to_numpy(dtype="float64"), rows[MODEL].to_numpy(dtype="float64")
+    alpha = model_dispersion(rows)
+    per_month = (
+        pd.DataFrame(
+            {
+                "observed": y,
+                "expected": mu,
+                "coverage_80": covered(y, mu, 0.8, alpha),
+                "coverage_95": covered(y, mu, 0.95, alpha),
+                "rows": 1.0,
+            }
+        )
+        .groupby(rows["month"].to_numpy(), sort=True)
+        .sum()
+    )
+    ratios = {
+        "pred_over_obs": fold_ratio(
+            per_month["expected"], per_month["observed"], seed=seed, bounds=(0, np.inf)
+        ),
+        "coverage_80": fold_ratio(per_month["coverage_80"], per_month["rows"], seed=seed, bounds=(0, 1)),
+        "coverage_95": fold_ratio(per_month["coverage_95"], per_month["rows"], seed=seed, bounds=(0, 1)),
+    }
+    return {
+        f"{name}{suffix}": value
+        for name, ratio in ratios.items()
+        for suffix, value in (("", ratio.estimate), ("_ci_low", ratio.low), ("_ci_high", ratio.high))
+    }
+
+
 def score_horizon(rows: pd.DataFrame, seed: int) -> dict[str, object]:
     """One horizon's scores: the model's (deviance and MAE as means over origins; pred/obs and
-    coverage over all rows), each arm's deviance, the best naive level and model - it with its CI."""
+    coverage over all rows, with their CIs), each arm's deviance, the best naive level and model - it
+    with its CI."""
     y, mu = rows[TARGET].to_numpy(dtype="float64"), rows[MODEL].to_numpy(dtype="float64")
     bar = best_naive(rows)
     versus = paired_difference(rows, MODEL, bar, seed=seed)
@@ -150,9 +197,7 @@ def score_horizon(rows: pd.DataFrame, seed: int) -> dict[str, object]:
         "expected": round(float(mu.sum()), 1),
         "poisson_deviance": mean_fold_deviance(rows, MODEL),
         "mae": float(pd.Series(np.abs(y - mu)).groupby(rows["month"].to_numpy()).mean().mean()),
-        "pred_over_obs": float(mu.sum() / y.sum()) if y.sum() else float("nan"),
-        "coverage_80": coverage(y, mu, 0.8, model_dispersion(rows)),
-        "coverage_95": coverage(y, mu, 0.95, model_dispersion(rows)),
+        **ratio_columns(rows, seed),
         **{f"{arm}_poisson_deviance": mean_fold_deviance(rows, arm) for arm in arms if arm in rows},
         "best_naive": bar,
         "best_naive_poisson_deviance": mean_fold_deviance(rows, bar),
