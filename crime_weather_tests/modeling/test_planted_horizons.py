@@ -1,6 +1,9 @@
 """The per-horizon calibration on generated counts whose level drops by a quarter and recovers months
 later, again and again (never real data; fixed seed), with a rain rate ratio of 0.90 planted:
 
+- drops in the same months every year are the season: the calibration carries their step; drops off
+  the calendar are not carried, and widen the intervals of later horizons instead;
+
 - the intervals, calibrated on the year before the backtest, cover at their nominal rates at
   every month horizon of the backtest year, where Poisson intervals around a frozen level do not;
 - the calibration comes only from months before the backtest;
@@ -58,10 +61,28 @@ def test_calibration_comes_from_the_year_before_the_backtest_only(data, backtest
     used = calibration_origins(data, origins[0])
     assert used[0] == "2018-01" and used[-1] == "2018-12" and origins[0] == "2019-01"
     assert len(calibration.factors) == len(calibration.dispersion) == HORIZON_MONTHS
-    # A level that drops and recovers: a frozen level is uncertain, more so months away (most at
-    # half a cycle, h = 3 and 4), and the planted level has no trend to correct.
-    assert max(calibration.dispersion[1:]) > calibration.dispersion[0] > 0
+    # The drops come in the same months every year: they are the season, and the calibration carries
+    # most of the seasonal step a frozen level misses (features.season); the planted level has no
+    # trend to correct.
+    assert min(calibration.seasonal) > 0.6 and calibration.dispersion[0] > 0
     assert calibration.factors == (1.0,) * HORIZON_MONTHS
+
+
+def test_level_moves_off_the_calendar_are_not_carried_and_widen_the_later_intervals():
+    """Drops every 5 months (no calendar month keeps its level from one year to the next): there is
+    no seasonal step to carry, and a level frozen months ago is uncertain, so the intervals widen."""
+    drops = pd.date_range("2016-02-01", "2019-12-31", freq="5MS")
+    steps = tuple(
+        step
+        for drop in drops
+        for step in ((f"{drop:%Y-%m-%d}", 0.75), (f"{drop + pd.DateOffset(months=3):%Y-%m-%d}", 1 / 0.75))
+    )
+    frames = planted_features(SEED, "2016-01-01", "2019-12-31", trend_per_year=0.0, level_steps=steps)
+    data = MonthlyData(pd.concat(frames.values(), ignore_index=True))
+    with threadpool_limits(limits=1):
+        calibration = calibrate(CONFIG, data, "2019-01", SEED)
+    assert calibration.seasonal == (0.0,) * HORIZON_MONTHS
+    assert max(calibration.dispersion[1:]) > calibration.dispersion[0] > 0
 
 
 @pytest.mark.parametrize("h", range(1, HORIZON_MONTHS + 1))

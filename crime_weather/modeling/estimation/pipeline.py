@@ -33,6 +33,7 @@ def build_pipeline(
         weather=config.weather,
         horizon_factors=calibration.factors,
         horizon_dispersion=calibration.dispersion,
+        horizon_seasonal=calibration.seasonal,
     )
     return Pipeline(
         [

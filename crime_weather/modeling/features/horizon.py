@@ -27,13 +27,19 @@ def month_horizon(days: np.ndarray, last_day: np.datetime64 | int) -> np.ndarray
 @dataclass(frozen=True)
 class HorizonCalibration:
     """Per month horizon h = 1..len: a factor on the frozen level (observed / predicted on rows the
-    model had not seen) and the negative-binomial dispersion alpha_h of the intervals (0: Poisson).
+    model had not seen), the share of the seasonal step the frozen level misses that is carried
+    (features.season; 0: none) and the negative-binomial dispersion alpha_h of the intervals (0:
+    Poisson).
 
     Fitted on the months before the backtest (modeling.selection.calibration), stored in the pipeline.
     """
 
     factors: tuple[float, ...] = ()
     dispersion: tuple[float, ...] = ()
+    seasonal: tuple[float, ...] = ()
+    # the seasonal slope fitted and its 95 % CI (estimate, low, high) that decided `seasonal`, for
+    # the record (metrics, benchmark): not part of the pipeline
+    seasonal_evidence: tuple[float, ...] = ()
 
     @staticmethod
     def lookup(values: tuple[float, ...], horizons: np.ndarray, default: float) -> np.ndarray:

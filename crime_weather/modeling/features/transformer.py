@@ -7,10 +7,11 @@ per-row Python, no DataFrame built.
 
 Origins: a date inside the history takes the level at the start of its month (what was known then);
 a date after it takes the level at the day after the history ends (the last level known), times the
-factor calibrated for its month horizon (features.horizon): a level frozen months ago drifts from
-the one the model would have then, and the factor corrects that drift on average. The factors and the
-horizons' interval dispersion are set from outside (fitted on months the backtest never scores), so
-they travel with the fitted pipeline to serving.
+factor calibrated for its month horizon (features.horizon) and exp(carry_h x the seasonal step the
+frozen level misses) (features.season: the index comes from the fit's history, the share carried per
+horizon is calibrated). The factors, the shares and the horizons' interval dispersion are set from
+outside (fitted on months the backtest never scores), so they travel with the fitted pipeline to
+serving.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from crime_weather.modeling.features.horizon import HorizonCalibration, month_ho
 from crime_weather.modeling.features.levels import LevelSpec, level_table
 from crime_weather.modeling.features.matrix import feature_layout
 from crime_weather.modeling.features.normals import normals_table
+from crime_weather.modeling.features.season import seasonal_index, seasonal_steps
 from crime_weather.tables import terms
 
 _TEMP, _RAIN = WEATHER_FIELDS.index(terms.TEMP_MEAN), WEATHER_FIELDS.index("precipitation_mm")
@@ -57,11 +59,13 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
         weather: bool = True,
         horizon_factors: tuple[float, ...] = (),
         horizon_dispersion: tuple[float, ...] = (),
+        horizon_seasonal: tuple[float, ...] = (),
     ) -> None:
         self.level = level
         self.weather = weather
         self.horizon_factors = horizon_factors  # per month horizon 1..H, on the frozen level; () = 1
         self.horizon_dispersion = horizon_dispersion  # NB alpha per month horizon; () = Poisson
+        self.horizon_seasonal = horizon_seasonal  # share of the seasonal step carried per horizon; () = 0
 
     def fit(self, X: pd.DataFrame, y: Any) -> LevelFeatures:
         days = terms.as_days(X["date"])
@@ -76,6 +80,7 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
         self.first_month_ = int(first.astype("datetime64[M]").astype("int64"))
         self.levels_, self.history_days_ = table.levels, table.history_days
         self.seasonal_ = len(history) >= MIN_SEASONAL_DAYS
+        self.season_ = seasonal_index(history, first)
         self.normals_ = self._normals(X, days)
         self.temperature_seen_ = bool(np.isfinite(_column(X, "temp_mean")).any())
         self.n_features_in_ = X.shape[1]
@@ -109,11 +114,19 @@ class LevelFeatures(TransformerMixin, BaseEstimator):
         return month_horizon(days, self.last_day_)
 
     def level_factors(self, days: np.ndarray) -> np.ndarray:
-        """The calibrated factor of each day's frozen level: 1 inside the history (the fit's rows)."""
-        factors = HorizonCalibration.lookup(
-            tuple(getattr(self, "horizon_factors", ())), self.horizons(days), 1.0
-        )
+        """The calibrated factor of each day's frozen level, the carried seasonal step included: 1
+        inside the history (the fit's rows). A model saved before either existed: 1."""
+        horizons = self.horizons(days)
+        factors = HorizonCalibration.lookup(tuple(getattr(self, "horizon_factors", ())), horizons, 1.0)
+        carried = HorizonCalibration.lookup(tuple(getattr(self, "horizon_seasonal", ())), horizons, 0.0)
+        if carried.any():
+            factors = factors * np.exp(carried * self.seasonal_steps(days))
         return np.where(days.astype("int64") > self.last_day_, factors, 1.0)
+
+    def seasonal_steps(self, days: np.ndarray) -> np.ndarray:
+        """The seasonal step each day's frozen level misses (features.season), before any share of
+        it is carried: 0 in the first month after the history."""
+        return seasonal_steps(self.season_, days, self.last_day_)
 
     def dispersion(self, X: pd.DataFrame) -> np.ndarray:
         """The negative-binomial alpha of each row's interval, by its month horizon (0: Poisson)."""

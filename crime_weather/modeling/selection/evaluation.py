@@ -138,6 +138,15 @@ def backtest_metrics(backtest: Backtest) -> dict[str, float]:
     calibration = backtest.calibration
     for h, (factor, alpha) in enumerate(zip(calibration.factors, calibration.dispersion, strict=True), 1):
         metrics[f"calibration_h{h}_level_factor"], metrics[f"calibration_h{h}_dispersion"] = factor, alpha
+    if calibration.seasonal:
+        metrics["calibration_seasonal_carry"] = calibration.seasonal[0]  # one share for every horizon
+    if calibration.seasonal_evidence:
+        names = (
+            "calibration_seasonal_slope",
+            "calibration_seasonal_slope_ci_low",
+            "calibration_seasonal_slope_ci_high",
+        )
+        metrics |= dict(zip(names, calibration.seasonal_evidence, strict=True))
     return {**metrics, **horizon_metrics(backtest.horizons)}
 
 
