@@ -8,6 +8,7 @@ from crime_weather.modeling.estimation.intervals import (
     coverage,
     poisson_interval,
     poisson_quantile,
+    prediction_intervals,
 )
 from crime_weather.modeling.forecasting.forecast import city_totals
 
@@ -105,3 +106,25 @@ def test_simulated_overdispersed_counts_are_covered_at_the_level_by_their_disper
         # Discrete counts: at least `level`, a few points more (as Poisson intervals of Poisson counts).
         assert level - 0.005 <= coverage(counts, means, level, alpha) <= level + 0.05
         assert coverage(counts, means, level) < level - 0.05  # Poisson intervals would not
+
+
+class _Horizons:
+    """A pipeline's features step as prediction_intervals sees it: a dispersion per row."""
+
+    def __init__(self, alpha: np.ndarray) -> None:
+        self.alpha = alpha
+
+    def dispersion(self, inputs: pd.DataFrame) -> np.ndarray:
+        return self.alpha
+
+
+@pytest.mark.parametrize("alpha", [0.0, "mixed"])
+def test_the_four_bounds_found_in_one_pass_are_each_levels_interval(alpha):
+    rng = np.random.default_rng(3)
+    means = np.r_[0.0, 0.04, rng.uniform(0.1, 80, 500)]
+    dispersion = np.zeros(len(means)) if alpha == 0.0 else rng.choice([0.0, 0.015, 0.05, 0.3], len(means))
+    pipeline = type("Pipeline", (), {"named_steps": {"features": _Horizons(dispersion)}})()
+    low_80, high_80, low_95, high_95 = prediction_intervals(pipeline, pd.DataFrame(index=means), means)
+    for level, (low, high) in ((0.8, (low_80, high_80)), (0.95, (low_95, high_95))):
+        expected_low, expected_high = count_interval(means, level, dispersion)
+        assert low.tolist() == expected_low.tolist() and high.tolist() == expected_high.tolist()
