@@ -246,8 +246,21 @@ def supervise(
         watch.look()
         if not check_exits(running, watch, logs, policy):
             return 1
-        stopping.wait(tick)
+        pause(stopping, tick)
     return 0
+
+
+def pause(stopping: threading.Event, seconds: float, step: float = 0.1) -> None:
+    """Sleep up to `seconds`, back within `step` of `stopping` being set.
+
+    Never `stopping.wait()`: the SIGTERM/SIGINT handler sets the event in this same (main) thread,
+    between any two bytecodes, and `Event.set` takes the lock `Event.wait` holds while it checks the
+    flag: a signal landing there deadlocked, and make run once ignored SIGTERM that way. `is_set`
+    takes no lock, and `time.sleep` lets the handler run at once.
+    """
+    deadline = time.monotonic() + seconds
+    while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, step))
 
 
 def main() -> int:

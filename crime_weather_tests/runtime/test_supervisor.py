@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from crime_weather.runtime.supervisor import RestartPolicy, Service, start_all, supervise
+from crime_weather.runtime.supervisor import RestartPolicy, Service, pause, start_all, supervise
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -113,3 +114,42 @@ def test_acquisition_runs_in_the_background_and_logs_to_its_file(tmp_path, home)
     lines = (settings.logs / "acquisition.log").read_text().splitlines()
     assert any(line.endswith("acquisition: 1 fetched, 0 already in landing") for line in lines), lines
     assert len(lines) == len(set(lines)), "each line once"
+
+
+class _NeverWaited(threading.Event):
+    """A stop event that fails the test if the supervising thread ever blocks on it."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise AssertionError("Event.wait holds the lock a signal handler's Event.set needs")
+
+
+def test_the_supervisor_reads_its_stop_event_without_ever_waiting_on_it(tmp_path):
+    """SIGTERM's handler sets the event in the supervising (main) thread between two bytecodes; had
+    that thread been inside Event.wait, holding the event's lock, set() would deadlock it (make run
+    once ignored a SIGTERM so). The loop only reads the flag and sleeps; it stops within a tick."""
+    api = python_service("api", "import time; time.sleep(60)")
+    start_all([api], tmp_path)
+    stopping, result = _NeverWaited(), []
+    thread = threading.Thread(
+        target=lambda: result.append(supervise([api], tmp_path, stopping, FAST, tick=0.05))
+    )
+    try:
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive()  # supervising, not failed
+        stopping.set()
+        thread.join(timeout=5)
+    finally:
+        api.stop(grace=5)
+    assert not thread.is_alive() and result == [0]
+
+
+def test_a_pause_ends_early_once_stopping_is_set_and_otherwise_lasts_its_time():
+    stopping = threading.Event()
+    started = time.monotonic()
+    pause(stopping, 0.3)
+    assert 0.3 <= time.monotonic() - started < 1.0
+    threading.Timer(0.1, stopping.set).start()
+    started = time.monotonic()
+    pause(stopping, 10)
+    assert time.monotonic() - started < 1.0
