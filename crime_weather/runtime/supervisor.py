@@ -255,8 +255,8 @@ def pause(stopping: threading.Event, seconds: float, step: float = 0.1) -> None:
 
     Never `stopping.wait()`: the SIGTERM/SIGINT handler sets the event in this same (main) thread,
     between any two bytecodes, and `Event.set` takes the lock `Event.wait` holds while it checks the
-    flag: a signal landing there deadlocked, and make run once ignored SIGTERM that way. `is_set`
-    takes no lock, and `time.sleep` lets the handler run at once.
+    flag: a signal landing there would deadlock the supervisor. `is_set` takes no lock, and
+    `time.sleep` lets the handler run at once.
     """
     deadline = time.monotonic() + seconds
     while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:

@@ -54,15 +54,33 @@ def platform(shared_raw, tmp_path_factory):
         CRIME_WEATHER_FORECAST_SOURCE="none",  # offline: forecasts come from files dropped into landing
     )
     log = (home.parent / "make-run.log").open("wb")
-    make = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    make = subprocess.Popen(
+        ["make", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=default_signals,
+    )
     try:
         yield home, make
     finally:
-        if make.poll() is None:
-            make.send_signal(signal.SIGTERM)
-            make.wait(timeout=60)
-        kill_processes_with_env("CRIME_WEATHER_HOME", str(home))  # nothing left behind, even on failure
-        log.close()
+        try:
+            if make.poll() is None:
+                make.send_signal(signal.SIGTERM)
+                make.wait(timeout=60)
+        finally:
+            kill_processes_with_env("CRIME_WEATHER_HOME", str(home))  # nothing left behind, even on failure
+            log.close()
+
+
+def default_signals() -> None:
+    """make as a user's shell starts it: SIGTERM and SIGINT at their defaults. An ignored signal is
+    inherited across exec, and this process may ignore SIGTERM: started in the background (SIGINT
+    ignored), it does once an in-process Dagster run has restored its interrupt handlers (Dagster
+    maps SIGTERM to SIGINT's handler). make would then ignore SIGTERM and never pass it on."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_make_run_serves_a_champion_trained_on_the_shared_data(platform):

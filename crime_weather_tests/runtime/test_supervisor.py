@@ -125,8 +125,8 @@ class _NeverWaited(threading.Event):
 
 def test_the_supervisor_reads_its_stop_event_without_ever_waiting_on_it(tmp_path):
     """SIGTERM's handler sets the event in the supervising (main) thread between two bytecodes; had
-    that thread been inside Event.wait, holding the event's lock, set() would deadlock it (make run
-    once ignored a SIGTERM so). The loop only reads the flag and sleeps; it stops within a tick."""
+    that thread been inside Event.wait, holding the event's lock, set() would deadlock it. The loop
+    only reads the flag and sleeps; it stops within a tick."""
     api = python_service("api", "import time; time.sleep(60)")
     start_all([api], tmp_path)
     stopping, result = _NeverWaited(), []
