@@ -52,6 +52,16 @@ def wait_http(url: str, timeout: float, ok: tuple[int, ...] = (200,)) -> httpx.R
     raise TimeoutError(f"{url} did not answer {ok} within {timeout:.0f} s (last: {last!r})")
 
 
+def default_signals() -> None:
+    """A child as a user's shell starts it (pass as `preexec_fn`): SIGTERM and SIGINT at their
+    defaults. An ignored signal is inherited across exec, and the test process may ignore SIGTERM:
+    started in the background (SIGINT ignored), it does once an in-process Dagster run has restored
+    its interrupt handlers (Dagster maps SIGTERM to SIGINT's handler). A child such as make would
+    then ignore SIGTERM and never pass it on."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Server:
     """A child process group with its log in a file; `stop()` ends the group it started."""
 
@@ -69,6 +79,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=ROOT,
+                preexec_fn=default_signals,  # its SIGTERM in stop() must not be ignored
             )
         return self
 

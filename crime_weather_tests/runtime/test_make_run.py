@@ -16,7 +16,7 @@ import pytest
 from crime_weather.sources.forecast import city_day
 from crime_weather_tests import builders
 from crime_weather_tests.platform import kill_processes_with_env, processes_with_env, wait_for
-from harness.processes import ROOT, clean_environment
+from harness.processes import ROOT, clean_environment, default_signals
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
@@ -72,15 +72,6 @@ def platform(shared_raw, tmp_path_factory):
         finally:
             kill_processes_with_env("CRIME_WEATHER_HOME", str(home))  # nothing left behind, even on failure
             log.close()
-
-
-def default_signals() -> None:
-    """make as a user's shell starts it: SIGTERM and SIGINT at their defaults. An ignored signal is
-    inherited across exec, and this process may ignore SIGTERM: started in the background (SIGINT
-    ignored), it does once an in-process Dagster run has restored its interrupt handlers (Dagster
-    maps SIGTERM to SIGINT's handler). make would then ignore SIGTERM and never pass it on."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_make_run_serves_a_champion_trained_on_the_shared_data(platform):
