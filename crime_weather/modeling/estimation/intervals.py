@@ -119,11 +119,12 @@ def prediction_intervals(
     features = getattr(pipeline, "named_steps", {}).get("features")
     alpha = features.dispersion(inputs) if hasattr(features, "dispersion") else 0.0
     mean = _valid_means(expected)
-    tails = np.array([(1 - level) / 2 for level in LEVELS])
-    probabilities = np.repeat([tails[0], 1 - tails[0], tails[1], 1 - tails[1]], len(mean))
-    stacked = np.broadcast_to(np.asarray(alpha, dtype="float64"), mean.shape)
-    quantiles = count_quantile(np.tile(mean, 4), np.tile(stacked, 4), probabilities).astype("int64")
-    low_80, high_80, low_95, high_95 = quantiles.reshape(4, len(mean))
+    bounds = [p for level in LEVELS for p in ((1 - level) / 2, 1 - (1 - level) / 2)]  # as count_interval's
+    alpha = np.broadcast_to(np.asarray(alpha, dtype="float64"), mean.shape)
+    quantiles = count_quantile(
+        np.tile(mean, len(bounds)), np.tile(alpha, len(bounds)), np.repeat(bounds, len(mean))
+    )
+    low_80, high_80, low_95, high_95 = quantiles.astype("int64").reshape(len(bounds), len(mean))
     return low_80, high_80, low_95, high_95
 
 

@@ -80,14 +80,12 @@ def seasonal_carry(
         .groupby(["origin", "horizon"], sort=True)
         .agg(y=("y", "sum"), mu=("mu", "sum"), step=("step", "mean"))
     )
-    logs = np.log(np.maximum(months["y"], 1.0) / months["mu"])
-    by_horizon = months.groupby(level="horizon")
-    logs, steps = (
-        logs - logs.groupby(level="horizon").transform("mean"),
-        months["step"] - by_horizon["step"].transform("mean"),
-    )
+    pairs = pd.DataFrame({"log": np.log(np.maximum(months["y"], 1.0) / months["mu"]), "step": months["step"]})
+    centred = pairs - pairs.groupby(level="horizon").transform("mean")
     per_origin = (
-        pd.DataFrame({"cross": logs * steps, "square": steps**2}).groupby(level="origin", sort=True).sum()
+        pd.DataFrame({"cross": centred["log"] * centred["step"], "square": centred["step"] ** 2})
+        .groupby(level="origin", sort=True)
+        .sum()
     )
     if not (per_origin["square"] > 1e-12).any():
         return 0.0, None
